@@ -1,0 +1,112 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) virt.sriov contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Access to the managed host through one root directory and one command runner.
+
+Every file the collection reads or writes goes through ``Host.path()`` so that unit tests can
+point a whole module at a fake tree; every command goes through ``Host.run()`` (argv lists only,
+never a shell).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import os
+import subprocess
+
+from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
+
+
+class Host(object):
+    """The managed host, seen through ``root`` (``/`` in production)."""
+
+    def __init__(self, root="/", run_command=None):
+        self.root = root
+        self._run_command = run_command
+
+    def path(self, *parts):
+        """Join ``parts`` below the root: ``host.path('/sys/class/net', name)``."""
+        return os.path.join(self.root, os.path.join(*parts).lstrip("/"))
+
+    def exists(self, *parts):
+        return os.path.exists(self.path(*parts))
+
+    def read(self, *parts, **kwargs):
+        """Return the stripped text of a file, or ``default`` (None) when it cannot be read."""
+        default = kwargs.get("default")
+        try:
+            with open(self.path(*parts), "r") as handle:
+                return handle.read().strip()
+        except (IOError, OSError):
+            return default
+
+    def read_int(self, *parts, **kwargs):
+        """Return a file's content as an int (decimal, or hex with 0x), or ``default``."""
+        default = kwargs.get("default")
+        text = self.read(*parts)
+        if text is None:
+            return default
+        try:
+            return int(text, 0)
+        except ValueError:
+            return default
+
+    def listdir(self, *parts):
+        """Sorted entries of a directory, or an empty list when it does not exist."""
+        try:
+            return sorted(os.listdir(self.path(*parts)))
+        except (IOError, OSError):
+            return []
+
+    def link_name(self, *parts):
+        """Base name of a symlink's target (``driver`` -> ``igb``), or None."""
+        full = self.path(*parts)
+        if not os.path.islink(full):
+            return None
+        return os.path.basename(os.path.normpath(os.readlink(full)))
+
+    def realpath_name(self, *parts):
+        """Base name of the fully resolved path (``/sys/class/net/X/device`` -> PCI address)."""
+        full = self.path(*parts)
+        if not os.path.exists(full):
+            return None
+        return os.path.basename(os.path.realpath(full))
+
+    def run(self, argv, check=True, data=None):
+        """Run ``argv`` (a list, no shell). Return (rc, stdout, stderr).
+
+        With ``check`` a non-zero exit raises SriovError naming the command and its stderr.
+        """
+        if self._run_command is not None:
+            kwargs = {}
+            if data is not None:
+                kwargs["data"] = data
+            rc, out, err = self._run_command(list(argv), **kwargs)
+        else:
+            try:
+                proc = subprocess.Popen(
+                    list(argv),
+                    stdin=subprocess.PIPE if data is not None else None,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    universal_newlines=True,
+                )
+            except OSError as exc:
+                if exc.errno == errno.ENOENT:
+                    raise SriovError("Command %r was not found on the host." % argv[0])
+                raise
+            out, err = proc.communicate(data)
+            rc = proc.returncode
+        if check and rc != 0:
+            raise SriovError(
+                "Command %s failed with exit code %d: %s"
+                % (" ".join(argv), rc, (err or out or "").strip()),
+                rc=rc,
+                stdout=out,
+                stderr=err,
+            )
+        return rc, out, err

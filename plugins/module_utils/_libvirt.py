@@ -1,0 +1,98 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) virt.sriov contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""libvirt-python as an optional dependency, the shared ``uri`` option and the connection."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import traceback
+from contextlib import contextmanager
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
+
+try:
+    import libvirt
+except ImportError:
+    libvirt = None
+    HAS_LIBVIRT = False
+    LIBVIRT_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_LIBVIRT = True
+    LIBVIRT_IMPORT_ERROR = None
+
+DEFAULT_URI = "qemu:///system"
+
+# Mirrored by plugins/doc_fragments/libvirt.py.
+LIBVIRT_COMMON_ARGSPEC = dict(
+    uri=dict(type="str", default=DEFAULT_URI),
+)
+
+# libvirt messages the users meet, and what they mean for an SR-IOV operator.
+_KNOWN_ERRORS = (
+    ("No usable Vf's present", "The PF has no VFs libvirt can use: create the VFs first "
+     "(virt.sriov.sriov_vfs), then start or restart the network."),
+    ("requires exclusive access to interfaces", "Another running network already uses this PF's "
+     "interfaces: a hostdev pool and another network cannot share a PF."),
+    ("No more available PCI slots", "The guest has no free PCIe slot for hotplug: add spare "
+     "pcie-root-port controllers to its definition (one per device to hotplug)."),
+    ("domain is not running", "The domain is not running: only its persistent configuration "
+     "can be changed."),
+    ("is in use by", "The device is already used by another domain."),
+)
+
+
+def require_libvirt(module):
+    """Fail the module with Ansible's standard message when libvirt-python is missing."""
+    if not HAS_LIBVIRT:
+        module.fail_json(msg=missing_required_lib("libvirt-python"), exception=LIBVIRT_IMPORT_ERROR)
+
+
+def explain_libvirt_error(exc, action=None):
+    """Return a SriovError carrying libvirt's message and, where known, what it means."""
+    text = exc.get_error_message() if hasattr(exc, "get_error_message") else str(exc)
+    text = text or str(exc)
+    hint = None
+    for needle, meaning in _KNOWN_ERRORS:
+        if needle in text:
+            hint = meaning
+            break
+    prefix = "%s failed: " % action if action else ""
+    msg = prefix + (text if hint is None else "%s (libvirt: %s)" % (hint, text))
+    return SriovError(msg, libvirt_error=text)
+
+
+def _ignore_libvirt_error(_ctx, _err):
+    """libvirt prints every error to stderr by default; errors reach us as exceptions anyway."""
+
+
+@contextmanager
+def open_connection(uri=DEFAULT_URI, read_only=False):
+    """Yield an open libvirt connection; raise SriovError when the URI does not answer."""
+    if not HAS_LIBVIRT:
+        raise SriovError(
+            "The libvirt Python bindings (libvirt-python, Debian/Ubuntu package python3-libvirt) "
+            "are not installed on the host.",
+        )
+    libvirt.registerErrorHandler(_ignore_libvirt_error, None)
+    try:
+        conn = libvirt.openReadOnly(uri) if read_only else libvirt.open(uri)
+    except libvirt.libvirtError as exc:
+        raise SriovError(
+            "Cannot connect to libvirt at URI %r: %s" % (uri, exc.get_error_message() or exc),
+            uri=uri,
+        )
+    if conn is None:
+        raise SriovError("Cannot connect to libvirt at URI %r." % (uri,), uri=uri)
+    try:
+        yield conn
+    finally:
+        try:
+            conn.close()
+        except libvirt.libvirtError:
+            pass

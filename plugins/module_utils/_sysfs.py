@@ -1,0 +1,266 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) virt.sriov contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Read-only discovery of SR-IOV physical and virtual functions from sysfs.
+
+Semantics (see docs/architecture.md): a PF is a PCI network device with ``sriov_totalvfs`` and
+no ``physfn`` link; its VFs are found only through its ``virtfnN`` links (never computed from
+offset and stride); a VF's netdev exists only while a host net driver is bound.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
+from ansible_collections.virt.sriov.plugins.module_utils._pci import PciAddress, parse_pci_address
+
+PCI_DEVICES = "/sys/bus/pci/devices"
+CLASS_NET = "/sys/class/net"
+
+# Drivers the RHEL Virtualization Deployment Guide (section 17.2) names as tested.
+TESTED_DRIVERS = ("igb", "ixgbe")
+
+# Linux interface names: 1-15 characters, no '/', no whitespace, not '.' or '..'.
+_NETDEV_RE = re.compile(r"^(?!\.{1,2}$)[^/\s:'\"\\]{1,15}$")
+
+_VIRTFN_RE = re.compile(r"^virtfn(\d+)$")
+
+PCI_ID_DATABASES = ("/usr/share/hwdata/pci.ids", "/usr/share/misc/pci.ids", "/usr/share/pci.ids")
+
+
+def validate_netdev_name(name):
+    """Raise SriovError unless ``name`` is a possible Linux interface name."""
+    if not isinstance(name, str) or not _NETDEV_RE.match(name):
+        raise SriovError(
+            "Invalid network interface name %r: expected 1-15 characters without '/', quotes, "
+            "':', backslash or white space (for example 'enp1s0')." % (name,)
+        )
+    return name
+
+
+def is_sriov_pf(host, address):
+    """True for a device that can have VFs and is not itself a VF."""
+    name = str(address)
+    return host.exists(PCI_DEVICES, name, "sriov_totalvfs") and not host.exists(
+        PCI_DEVICES, name, "physfn"
+    )
+
+
+def _is_network_class(host, name):
+    pci_class = host.read_int(PCI_DEVICES, name, "class")
+    return pci_class is not None and (pci_class >> 16) == 0x02
+
+
+def list_sriov_pfs(host):
+    """PCI addresses (PciAddress) of every SR-IOV capable network PF, sorted."""
+    result = []
+    for name in host.listdir(PCI_DEVICES):
+        try:
+            address = parse_pci_address(name)
+        except SriovError:
+            continue
+        if is_sriov_pf(host, address) and _is_network_class(host, name):
+            result.append(address)
+    return sorted(result)
+
+
+def netdevs_of(host, address):
+    """Network interface names of a PCI device (empty without a bound net driver)."""
+    return host.listdir(PCI_DEVICES, str(address), "net")
+
+
+def read_device(host, address):
+    """Facts common to PFs and VFs: driver, IDs, IOMMU group, netdevs, VF/PF relation."""
+    name = str(address)
+    if not host.exists(PCI_DEVICES, name):
+        raise SriovError("PCI device %s does not exist on this host." % name)
+    group = host.link_name(PCI_DEVICES, name, "iommu_group")
+    physfn = host.link_name(PCI_DEVICES, name, "physfn")
+    return {
+        "pci_address": name,
+        "nodedev_name": parse_pci_address(name).nodedev_name,
+        "driver": host.link_name(PCI_DEVICES, name, "driver"),
+        "vendor_id": host.read(PCI_DEVICES, name, "vendor"),
+        "device_id": host.read(PCI_DEVICES, name, "device"),
+        "iommu_group": int(group) if group is not None and group.isdigit() else None,
+        "netdevs": netdevs_of(host, address),
+        "physfn": physfn,
+        "is_vf": physfn is not None,
+    }
+
+
+def vf_addresses(host, pf_address):
+    """Map VF index -> PciAddress from the PF's ``virtfnN`` links, in index order."""
+    found = {}
+    for entry in host.listdir(PCI_DEVICES, str(pf_address)):
+        match = _VIRTFN_RE.match(entry)
+        if match:
+            target = host.link_name(PCI_DEVICES, str(pf_address), entry)
+            if target:
+                found[int(match.group(1))] = parse_pci_address(target)
+    return dict(sorted(found.items()))
+
+
+def read_vfs(host, pf_address):
+    """One dict per VF of the PF, ordered by index (sysfs facts only)."""
+    vfs = []
+    for index, address in vf_addresses(host, pf_address).items():
+        device = read_device(host, address)
+        netdevs = device.pop("netdevs")
+        device.pop("physfn")
+        device.pop("is_vf")
+        device.pop("vendor_id")
+        device.pop("device_id")
+        device["index"] = index
+        device["netdev"] = netdevs[0] if netdevs else None
+        vfs.append(device)
+    return vfs
+
+
+def read_pf(host, address):
+    """Facts about a PF (sysfs only; the VF list is read by read_vfs)."""
+    name = str(address)
+    device = read_device(host, address)
+    netdevs = device["netdevs"]
+    netdev = netdevs[0] if netdevs else None
+    autoprobe = host.read_int(PCI_DEVICES, name, "sriov_drivers_autoprobe")
+    return {
+        "pci_address": name,
+        "netdevs": netdevs,
+        "netdev": netdev,
+        "driver": device["driver"],
+        "vendor_id": device["vendor_id"],
+        "device_id": device["device_id"],
+        "iommu_group": device["iommu_group"],
+        "totalvfs": host.read_int(PCI_DEVICES, name, "sriov_totalvfs", default=0),
+        "numvfs": host.read_int(PCI_DEVICES, name, "sriov_numvfs", default=0),
+        "drivers_autoprobe": None if autoprobe is None else bool(autoprobe),
+        "link_state": host.read(CLASS_NET, netdev, "operstate") if netdev else None,
+        "mac": host.read(CLASS_NET, netdev, "address") if netdev else None,
+        "tested_driver": device["driver"] in TESTED_DRIVERS,
+    }
+
+
+def describe_pfs(host):
+    """Short human list of the SR-IOV PFs, for error messages."""
+    items = []
+    for address in list_sriov_pfs(host):
+        netdevs = netdevs_of(host, address)
+        items.append("%s (%s)" % (netdevs[0], address) if netdevs else str(address))
+    return items
+
+
+def _unknown(what, value, host):
+    valid = describe_pfs(host)
+    return SriovError(
+        "%s %r is not an SR-IOV capable PF on this host. SR-IOV capable PFs: %s."
+        % (what, value, ", ".join(valid) if valid else "none found"),
+        valid_pfs=valid,
+    )
+
+
+def resolve_pf(host, pf=None, pci_address=None):
+    """Return the PciAddress of the PF named by netdev ``pf`` or by ``pci_address``.
+
+    Fails with a message naming the value and listing the PFs that exist when the device is
+    unknown, is a VF (naming its PF) or has no SR-IOV capability.
+    """
+    if (pf is None) == (pci_address is None):
+        raise SriovError("Exactly one of pf or pci_address is required to select a PF.")
+    if pf is not None:
+        validate_netdev_name(pf)
+        if not host.exists(CLASS_NET, pf):
+            raise _unknown("Network interface", pf, host)
+        device_name = host.realpath_name(CLASS_NET, pf, "device")
+        if device_name is None:
+            raise SriovError(
+                "Network interface %r is not a PCI device (no device link): it cannot be an "
+                "SR-IOV PF. SR-IOV capable PFs: %s." % (pf, ", ".join(describe_pfs(host)) or "none found"),
+                valid_pfs=describe_pfs(host),
+            )
+        address = parse_pci_address(device_name)
+        label = "Network interface %r (%s)" % (pf, address)
+    else:
+        address = parse_pci_address(pci_address)
+        if not host.exists(PCI_DEVICES, str(address)):
+            raise _unknown("PCI address", str(address), host)
+        label = "PCI device %s" % address
+    physfn = host.link_name(PCI_DEVICES, str(address), "physfn")
+    if physfn is not None:
+        raise SriovError(
+            "%s is a virtual function of PF %s, not a PF." % (label, physfn),
+            valid_pfs=describe_pfs(host),
+        )
+    if not host.exists(PCI_DEVICES, str(address), "sriov_totalvfs"):
+        raise SriovError(
+            "%s has no SR-IOV capability (no sriov_totalvfs). SR-IOV capable PFs: %s."
+            % (label, ", ".join(describe_pfs(host)) or "none found"),
+            valid_pfs=describe_pfs(host),
+        )
+    return address
+
+
+class PciNames(object):
+    """Vendor and device names from the host's PCI ID database, read once per instance."""
+
+    def __init__(self, host):
+        self._host = host
+        self._cache = {}
+
+    def lookup(self, vendor_id, device_id):
+        """Return (vendor_name, device_name); None where the database is absent or silent."""
+        if not vendor_id:
+            return None, None
+        key = (vendor_id, device_id)
+        if key not in self._cache:
+            self._cache[key] = self._scan(vendor_id.lower().replace("0x", ""),
+                                          (device_id or "").lower().replace("0x", ""))
+        return self._cache[key]
+
+    def _scan(self, vendor, device):
+        for candidate in PCI_ID_DATABASES:
+            path = self._host.path(candidate)
+            try:
+                handle = open(path, "rb")
+            except (IOError, OSError):
+                continue
+            vendor_name = device_name = None
+            with handle:
+                for raw in handle:
+                    line = raw.decode("utf-8", "replace").rstrip("\n")
+                    if not line or line.startswith("#"):
+                        continue
+                    if not line.startswith("\t"):
+                        if vendor_name is not None:
+                            break
+                        if line[:4].lower() == vendor:
+                            vendor_name = line[4:].strip()
+                        elif line.startswith("C "):
+                            break
+                    elif vendor_name is not None and not line.startswith("\t\t"):
+                        if line[1:5].lower() == device:
+                            device_name = line[5:].strip()
+                            break
+            return vendor_name, device_name
+        return None, None
+
+
+__all__ = [
+    "PciAddress",
+    "TESTED_DRIVERS",
+    "describe_pfs",
+    "is_sriov_pf",
+    "list_sriov_pfs",
+    "read_device",
+    "read_pf",
+    "read_vfs",
+    "resolve_pf",
+    "validate_netdev_name",
+    "vf_addresses",
+    "PciNames",
+]

@@ -1,0 +1,194 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) virt.sriov contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Who uses a VF: libvirt domains (live and persistent XML, directly or through a hostdev
+network) and hostdev networks (whose pool includes the VF).
+
+One libvirt connection, one pass over networks and domains: linear in their number.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import xml.etree.ElementTree as ET
+
+from ansible_collections.virt.sriov.plugins.module_utils._pci import pci_address_from_parts
+from ansible_collections.virt.sriov.plugins.module_utils._sysfs import CLASS_NET, vf_addresses
+
+VIR_DOMAIN_XML_INACTIVE = 2  # libvirt.VIR_DOMAIN_XML_INACTIVE, usable without the bindings
+
+
+def _pci_source_address(element):
+    """The PciAddress of ``<source><address type='pci' .../></source>`` under element, or None."""
+    address = element.find("source/address")
+    if address is None or address.get("type", "pci") != "pci":
+        return None
+    try:
+        return pci_address_from_parts(
+            address.get("domain", "0"), address.get("bus"), address.get("slot"), address.get("function")
+        )
+    except Exception:  # malformed XML from libvirt is not ours to judge; skip it
+        return None
+
+
+def parse_hostdev_network(xml_text, host=None):
+    """Facts of a network whose forward mode is hostdev, or None for any other network.
+
+    Returns {name, pf, addresses[], connections}: addresses are the VFs listed in the XML (the
+    live XML of an active network lists them all), plus, when ``host`` is given, the VFs of the
+    ``<pf dev=>`` read from sysfs.
+    """
+    root = ET.fromstring(xml_text)
+    forward = root.find("forward")
+    if forward is None or forward.get("mode") != "hostdev":
+        return None
+    pf_element = forward.find("pf")
+    pf_dev = pf_element.get("dev") if pf_element is not None else None
+    addresses = []
+    for address in forward.findall("address"):
+        if address.get("type", "pci") != "pci":
+            continue
+        try:
+            addresses.append(pci_address_from_parts(
+                address.get("domain", "0"), address.get("bus"), address.get("slot"), address.get("function")))
+        except Exception:
+            continue
+    if pf_dev and host is not None:
+        pf_name = host.realpath_name(CLASS_NET, pf_dev, "device")
+        if pf_name:
+            for vf in vf_addresses(host, pf_name).values():
+                if vf not in addresses:
+                    addresses.append(vf)
+    connections = forward.get("connections")
+    return {
+        "name": root.findtext("name"),
+        "pf": pf_dev,
+        "addresses": [str(a) for a in addresses],
+        "connections": int(connections) if connections and connections.isdigit() else 0,
+    }
+
+
+def parse_domain_vf_references(xml_text):
+    """VF references in a domain XML: list of (kind, value) where kind is 'pci' (value: the
+    address string) or 'network' (value: the network name), in document order."""
+    root = ET.fromstring(xml_text)
+    found = []
+    devices = root.find("devices")
+    if devices is None:
+        return found
+    for interface in devices.findall("interface"):
+        address = _pci_source_address(interface)
+        if address is not None:
+            found.append(("pci", str(address)))
+            continue
+        if interface.get("type") == "network":
+            source = interface.find("source")
+            if source is not None and source.get("network"):
+                found.append(("network", source.get("network")))
+    for hostdev in devices.findall("hostdev"):
+        if hostdev.get("type") == "pci":
+            address = _pci_source_address(hostdev)
+            if address is not None:
+                found.append(("pci", str(address)))
+    return found
+
+
+class VfUsage(object):
+    """Index of VF users built by collect_vf_usage()."""
+
+    def __init__(self):
+        self.networks = {}  # network name -> parse_hostdev_network() dict (+ active, autostart)
+        self._users = {}  # address -> [user dict]
+        self._network_users = {}  # network name -> [user dict]
+
+    def add_user(self, address, user):
+        users = self._users.setdefault(str(address), [])
+        if user not in users:
+            users.append(user)
+
+    def add_network_user(self, network, user):
+        users = self._network_users.setdefault(network, [])
+        if user not in users:
+            users.append(user)
+
+    def users_of(self, address):
+        """Domains that use the VF directly (by PCI address), live or in their persistent XML.
+
+        Each user: {domain, uuid, running, live, persistent, via} with via 'hostdev' or
+        'network:<name>' (a hostdev network whose live XML or whose guest shows this VF).
+        """
+        return list(self._users.get(str(address), []))
+
+    def networks_of(self, address):
+        """Names of the hostdev networks whose pool includes the VF."""
+        return sorted(name for name, net in self.networks.items() if str(address) in net["addresses"])
+
+    def network_users(self, network):
+        """Domains that reference a network by name (live or persistent XML)."""
+        return list(self._network_users.get(network, []))
+
+    def holders(self, address):
+        """Everything that stops this VF from being removed or reassigned: direct users, plus
+        active hostdev networks that include it. A list of short human descriptions."""
+        result = []
+        seen = set()
+        for user in self.users_of(address):
+            if user["domain"] in seen:
+                continue
+            seen.add(user["domain"])
+            result.append("domain %s (%s%s)" % (
+                user["domain"], "running" if user["running"] else "shut off",
+                "" if user["via"] == "hostdev" else ", via " + user["via"]))
+        for name in self.networks_of(address):
+            if self.networks[name].get("active"):
+                result.append("active hostdev network %s" % name)
+        return result
+
+
+def collect_vf_usage(conn, host=None):
+    """Scan every network and domain of the connection once and index who uses which VF."""
+    usage = VfUsage()
+    for network in conn.listAllNetworks(0):
+        active = bool(network.isActive())
+        facts = parse_hostdev_network(network.XMLDesc(0), host)
+        if facts is None:
+            continue
+        facts["active"] = active
+        facts["autostart"] = bool(network.autostart())
+        usage.networks[facts["name"]] = facts
+    for domain in conn.listAllDomains(0):
+        running = bool(domain.isActive())
+        persistent = bool(domain.isPersistent())
+        xmls = []
+        if running:
+            xmls.append(("live", domain.XMLDesc(0)))
+        if persistent:
+            xmls.append(("persistent", domain.XMLDesc(VIR_DOMAIN_XML_INACTIVE)))
+        for which, xml_text in xmls:
+            for kind, value in parse_domain_vf_references(xml_text):
+                user = {
+                    "domain": domain.name(),
+                    "uuid": domain.UUIDString(),
+                    "running": running,
+                    "config": which,
+                    "via": "hostdev",
+                }
+                if kind == "network":
+                    if value in usage.networks:
+                        usage.add_network_user(value, dict(user, via="network:" + value))
+                    continue
+                usage.add_user(value, user)
+    # A running guest on a hostdev network shows the VF it got as a PCI source in its live XML:
+    # tag that use with the network, so messages say how the guest got the VF.
+    for name, facts in usage.networks.items():
+        for user in usage.network_users(name):
+            if not user["running"]:
+                continue
+            for address in facts["addresses"]:
+                for direct in usage.users_of(address):
+                    if direct["domain"] == user["domain"] and direct["config"] == "live":
+                        direct["via"] = "network:" + name
+    return usage

@@ -1,0 +1,208 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) virt.sriov contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Realistic fake host trees for unit tests.
+
+The layout mirrors the kernel's: device directories live under /sys/devices/pci0000:00/, and
+/sys/bus/pci/devices/*, /sys/class/net/*, ``driver``, ``iommu_group``, ``physfn`` and
+``virtfnN`` are relative symlinks as on a real host, so the code under test resolves them the
+way it does in production.
+
+    fake = FakeHost(tmp_path)
+    pf = fake.add_pf("0000:01:00.0", "enp1s0", driver="igb", totalvfs=7)
+    fake.set_numvfs(pf, 4)                # creates virtfn0..3 like igb (offset 128, stride 2)
+    host = fake.host()                    # a Host rooted at the fake tree
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible_collections.virt.sriov.plugins.module_utils._host import Host
+from ansible_collections.virt.sriov.plugins.module_utils._pci import parse_pci_address
+
+DEVICES = "sys/devices/pci0000:00"
+
+# (vendor, device, vf device, driver, vf driver) of the cards the tests model.
+CARDS = {
+    "igb": ("0x8086", "0x10c9", "0x10ca", "igb", "igbvf"),  # Intel 82576
+    "ixgbe": ("0x8086", "0x10fb", "0x10ed", "ixgbe", "ixgbevf"),  # Intel 82599
+    "mlx5_core": ("0x15b3", "0x1017", "0x1018", "mlx5_core", "mlx5_core"),  # ConnectX-5
+    "e1000e": ("0x8086", "0x10d3", None, "e1000e", None),  # no SR-IOV
+}
+
+
+class FakeHost(object):
+    def __init__(self, tmp_path):
+        self.root = str(tmp_path)
+        self._next_group = 10
+        self._vf_netdev_counter = 0
+        self.pfs = {}
+        for sub in (DEVICES, "sys/bus/pci/devices", "sys/class/net", "sys/kernel/iommu_groups",
+                    "sys/bus/pci/drivers", "sys/class/iommu", "proc"):
+            self._mkdir(sub)
+
+    # -- low level -----------------------------------------------------------------------------
+    def p(self, *parts):
+        return os.path.join(self.root, *[x.lstrip("/") for x in parts])
+
+    def _mkdir(self, *parts):
+        path = self.p(*parts)
+        if not os.path.isdir(path):
+            os.makedirs(path)
+        return path
+
+    def write(self, rel, content):
+        path = self.p(rel)
+        parent = os.path.dirname(path)
+        if not os.path.isdir(parent):
+            os.makedirs(parent)
+        with open(path, "w") as handle:
+            handle.write(content)
+        return path
+
+    def read(self, rel):
+        with open(self.p(rel)) as handle:
+            return handle.read()
+
+    def _link(self, link_rel, target_rel):
+        link = self.p(link_rel)
+        parent = os.path.dirname(link)
+        if not os.path.isdir(parent):
+            os.makedirs(parent)
+        if os.path.lexists(link):
+            os.unlink(link)
+        os.symlink(os.path.relpath(self.p(target_rel), parent), link)
+
+    def host(self, run_command=None):
+        return Host(root=self.root, run_command=run_command)
+
+    # -- devices -------------------------------------------------------------------------------
+    def _new_group(self):
+        group = self._next_group
+        self._next_group += 1
+        self._mkdir("sys/kernel/iommu_groups", str(group), "devices")
+        return group
+
+    def add_device(self, address, vendor, device, driver=None, netdevs=(), pci_class="0x020000",
+                   mac="52:54:00:00:00:01", operstate="up", iommu=True):
+        address = str(parse_pci_address(address))
+        base = "%s/%s" % (DEVICES, address)
+        self._mkdir(base)
+        self.write(base + "/vendor", vendor + "\n")
+        self.write(base + "/device", device + "\n")
+        self.write(base + "/class", pci_class + "\n")
+        self._link("sys/bus/pci/devices/" + address, base)
+        if driver:
+            self.bind(address, driver)
+        if iommu:
+            group = self._new_group()
+            self._link(base + "/iommu_group", "sys/kernel/iommu_groups/%d" % group)
+            self._link("sys/kernel/iommu_groups/%d/devices/%s" % (group, address), base)
+        for name in netdevs:
+            self.add_netdev(address, name, mac=mac, operstate=operstate)
+        return address
+
+    def bind(self, address, driver):
+        """Bind ``driver`` (None unbinds), as a driver link to /sys/bus/pci/drivers/<driver>."""
+        base = "%s/%s" % (DEVICES, address)
+        link = self.p(base, "driver")
+        if os.path.lexists(link):
+            os.unlink(link)
+        if driver:
+            self._mkdir("sys/bus/pci/drivers", driver)
+            self._link(base + "/driver", "sys/bus/pci/drivers/" + driver)
+
+    def add_netdev(self, address, name, mac="52:54:00:00:00:01", operstate="up"):
+        base = "%s/%s/net/%s" % (DEVICES, address, name)
+        self.write(base + "/address", mac + "\n")
+        self.write(base + "/operstate", operstate + "\n")
+        self._link(base + "/device", "%s/%s" % (DEVICES, address))
+        self._link("sys/class/net/" + name, base)
+
+    def remove_netdevs(self, address):
+        net = self.p(DEVICES, address, "net")
+        if os.path.isdir(net):
+            for name in os.listdir(net):
+                link = self.p("sys/class/net", name)
+                if os.path.lexists(link):
+                    os.unlink(link)
+                for leaf in os.listdir(os.path.join(net, name)):
+                    os.unlink(os.path.join(net, name, leaf))  # files and the device link
+                os.rmdir(os.path.join(net, name))
+
+    def add_nic(self, address, netdev, card="e1000e"):
+        """A NIC without SR-IOV."""
+        vendor, device, _vfdev, driver, _vfdrv = CARDS[card]
+        return self.add_device(address, vendor, device, driver=driver, netdevs=[netdev])
+
+    def add_pf(self, address, netdev, card="igb", totalvfs=7, numvfs=0, autoprobe=1,
+               operstate="up", mac="52:54:00:aa:00:01", driver=True):
+        vendor, device, _vfdev, drv, _vfdrv = CARDS[card]
+        address = self.add_device(address, vendor, device, driver=drv if driver else None,
+                                  netdevs=[netdev] if netdev else [], mac=mac, operstate=operstate)
+        base = "%s/%s" % (DEVICES, address)
+        self.write(base + "/sriov_totalvfs", "%d\n" % totalvfs)
+        self.write(base + "/sriov_numvfs", "0\n")
+        self.write(base + "/sriov_offset", "128\n")
+        self.write(base + "/sriov_stride", "2\n")
+        self.write(base + "/sriov_drivers_autoprobe", "%d\n" % autoprobe)
+        self.pfs[address] = {"card": card, "netdev": netdev}
+        if numvfs:
+            self.set_numvfs(address, numvfs)
+        return address
+
+    def vf_address(self, pf_address, index):
+        """igb-like routing: VF n of the PF at bus B sits at B:10.(2n) onwards (offset 128, stride 2)."""
+        pf = parse_pci_address(pf_address)
+        routing = (pf.bus << 8 | pf.slot << 3 | pf.function) + 128 + 2 * index
+        return "%04x:%02x:%02x.%x" % (pf.domain, routing >> 8, (routing >> 3) & 0x1F, routing & 7)
+
+    def set_numvfs(self, pf_address, count, vf_driver=True):
+        """Do what the kernel does on a successful write: tear down, then create ``count`` VFs."""
+        pf_address = str(parse_pci_address(pf_address))
+        info = self.pfs[pf_address]
+        vendor, _device, vfdev, _drv, vfdrv = CARDS[info["card"]]
+        base = "%s/%s" % (DEVICES, pf_address)
+        for entry in os.listdir(self.p(base)):
+            if entry.startswith("virtfn"):
+                vf = os.path.basename(os.readlink(self.p(base, entry)))
+                self.remove_netdevs(vf)
+                os.unlink(self.p(base, entry))
+                os.unlink(self.p("sys/bus/pci/devices", vf))
+        for index in range(count):
+            vf = self.vf_address(pf_address, index)
+            netdev = None
+            if vf_driver and vfdrv:
+                self._vf_netdev_counter += 1
+                netdev = "%sv%d" % (info["netdev"] or "pf", index)
+            self.add_device(vf, vendor, vfdev, driver=vfdrv if vf_driver else None,
+                            netdevs=[netdev] if netdev else [],
+                            mac="00:00:00:00:00:00" if index == 0 else "02:00:00:00:%02x:%02x" % (self._vf_netdev_counter, index))
+            self._link("%s/%s/physfn" % (DEVICES, vf), base)
+            self._link("%s/virtfn%d" % (base, index), "%s/%s" % (DEVICES, vf))
+        self.write(base + "/sriov_numvfs", "%d\n" % count)
+
+    def bind_vfio(self, vf_address):
+        """The VF is handed to a guest: vfio-pci bound, host netdev gone."""
+        self.remove_netdevs(vf_address)
+        self.bind(vf_address, "vfio-pci")
+
+    # -- IOMMU and CPU -------------------------------------------------------------------------
+    def set_cpu(self, vendor_id="GenuineIntel", flags=("vmx",)):
+        text = "processor\t: 0\nvendor_id\t: %s\nflags\t\t: fpu %s\n\n" % (vendor_id, " ".join(flags))
+        self.write("proc/cpuinfo", text)
+
+    def set_cmdline(self, cmdline):
+        self.write("proc/cmdline", cmdline + "\n")
+
+    def set_firmware_table(self, name):
+        """``DMAR`` (Intel VT-d) or ``IVRS`` (AMD-Vi)."""
+        self.write("sys/firmware/acpi/tables/" + name, "table\n")
+
+    def add_iommu_unit(self, name="dmar0"):
+        self._mkdir("sys/class/iommu", name)

@@ -1,0 +1,92 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) virt.sriov contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.virt.sriov.plugins.module_utils import _vf_usage
+from ansible_collections.virt.sriov.tests.unit.fakehost import FakeHost
+
+POOL_XML = """<network connections='1'><name>passthrough</name><uuid>x</uuid>
+<forward mode='hostdev' managed='yes' connections='1'><pf dev='enp1s0'/>
+<address type='pci' domain='0x0000' bus='0x01' slot='0x10' function='0x0'/>
+<address type='pci' domain='0x0000' bus='0x01' slot='0x10' function='0x2'/></forward></network>"""
+
+NAT_XML = "<network><name>default</name><forward mode='nat'/><bridge name='virbr0'/></network>"
+
+GUEST_LIVE = """<domain type='qemu'><name>guestVM</name><devices>
+<interface type='hostdev' managed='yes'><mac address='52:54:00:6d:90:02'/>
+<source><address type='pci' domain='0x0000' bus='0x01' slot='0x10' function='0x2'/></source></interface>
+<hostdev mode='subsystem' type='pci' managed='yes'><source>
+<address domain='0' bus='1' slot='16' function='4'/></source></hostdev>
+</devices></domain>"""
+
+GUEST_CONFIG = """<domain type='qemu'><name>guestVM</name><devices>
+<interface type='network'><source network='passthrough'/></interface>
+</devices></domain>"""
+
+
+class FakeObj(object):
+    def __init__(self, name, xml, active=True, persistent=True, inactive_xml=None):
+        self._name, self._xml, self._active = name, xml, active
+        self._persistent, self._inactive = persistent, inactive_xml or xml
+
+    def name(self):
+        return self._name
+
+    def UUIDString(self):
+        return "uuid-" + self._name
+
+    def isActive(self):
+        return self._active
+
+    def isPersistent(self):
+        return self._persistent
+
+    def autostart(self):
+        return True
+
+    def XMLDesc(self, flags):
+        return self._inactive if flags & _vf_usage.VIR_DOMAIN_XML_INACTIVE else self._xml
+
+
+class FakeConn(object):
+    def __init__(self, networks, domains):
+        self.networks, self.domains = networks, domains
+
+    def listAllNetworks(self, flags):
+        return self.networks
+
+    def listAllDomains(self, flags):
+        return self.domains
+
+
+def test_domain_references_all_forms():
+    refs = _vf_usage.parse_domain_vf_references(GUEST_LIVE)
+    assert refs == [("pci", "0000:01:10.2"), ("pci", "0000:01:10.4")]
+    assert _vf_usage.parse_domain_vf_references(GUEST_CONFIG) == [("network", "passthrough")]
+
+
+def test_non_hostdev_network_is_ignored():
+    assert _vf_usage.parse_hostdev_network(NAT_XML) is None
+
+
+def test_collect_usage(tmp_path):
+    fake = FakeHost(tmp_path)
+    fake.add_pf("0000:01:00.0", "enp1s0", numvfs=4)
+    conn = FakeConn([FakeObj("passthrough", POOL_XML), FakeObj("default", NAT_XML)],
+                    [FakeObj("guestVM", GUEST_LIVE, inactive_xml=GUEST_CONFIG)])
+    usage = _vf_usage.collect_vf_usage(conn, fake.host())
+    net = usage.networks["passthrough"]
+    assert net["addresses"] == ["0000:01:10.0", "0000:01:10.2", "0000:01:10.4", "0000:01:10.6"]
+    assert net["connections"] == 1
+    assert usage.networks_of("0000:01:10.6") == ["passthrough"]
+    users = usage.users_of("0000:01:10.2")
+    assert [(u["domain"], u["config"], u["via"]) for u in users] == [("guestVM", "live", "network:passthrough")]
+    assert usage.network_users("passthrough")[0]["config"] == "persistent"
+    assert usage.holders("0000:01:10.2") == [
+        "domain guestVM (running, via network:passthrough)", "active hostdev network passthrough"]
+    assert usage.holders("0000:01:10.6") == ["active hostdev network passthrough"]
