@@ -1,0 +1,281 @@
+"""End-to-end test framework: runs against the emulated SR-IOV hypervisor (tests/lab/lab.py).
+
+Fixtures
+  lab          session-scoped: starts (or reuses) instance ``lab`` (2 igb PFs, VT-d, IOMMU
+               kernel args) and yields a :class:`Lab`.
+  lab_factory  session-scoped: ``lab_factory("lab-noargs", "--no-iommu-cmdline")`` starts a
+               second instance with other options; instances it started are stopped at the
+               end of the session.
+
+A :class:`Lab` has ``inventory_path``, ``ssh(cmd)``, ``run_playbook(...)``, ``reboot()``,
+``fresh()`` and ``stop()``.
+
+If the lab cannot run (no QEMU 10, build failure, no ansible-playbook) every test marked
+``lab`` FAILS with the reason. With ``VIRT_SRIOV_LAB=skip`` they are skipped instead, loudly.
+The ``lab`` instance is left running for the next session (set VIRT_SRIOV_LAB_STOP=1 to stop
+it at the end).
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAB_PY = os.path.join(REPO, "tests", "lab", "lab.py")
+CALLBACKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback_plugins")
+SKIP = os.environ.get("VIRT_SRIOV_LAB", "").lower() == "skip"
+SKIP_REASON = ("!!! VIRT_SRIOV_LAB=skip: end-to-end tests against the emulated SR-IOV "
+               "hypervisor were NOT run !!!")
+
+
+def _load_lab_module():
+    spec = importlib.util.spec_from_file_location("virt_sriov_lab", LAB_PY)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+labmod = _load_lab_module()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "lab: end-to-end test against the emulated SR-IOV hypervisor (tests/lab)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not SKIP:
+        return
+    for item in items:
+        if "lab" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if SKIP:
+        terminalreporter.write_sep("!", SKIP_REASON, red=True, bold=True)
+
+
+def find_ansible_playbook():
+    cands = [os.environ.get("ANSIBLE_PLAYBOOK"),
+             os.path.join(REPO, ".venv", "bin", "ansible-playbook"),
+             os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+             shutil.which("ansible-playbook")]
+    for c in cands:
+        if c and os.access(c, os.X_OK):
+            return c
+    return None
+
+
+def lab_unavailable(msg):
+    """Fail (or, with VIRT_SRIOV_LAB=skip, skip) with a clear message."""
+    if SKIP:
+        pytest.skip(f"{SKIP_REASON} ({msg})")
+    pytest.fail(f"the SR-IOV lab cannot run: {msg}\n"
+                "(set VIRT_SRIOV_LAB=skip to skip the end-to-end tests instead)", pytrace=False)
+
+
+@dataclass
+class TaskResult:
+    play: str
+    task: str
+    action: str
+    host: str
+    status: str  # ok | changed | failed | ignored | skipped | unreachable
+    changed: bool
+    failed: bool
+    result: dict
+
+
+@dataclass
+class PlaybookResult:
+    rc: int
+    stdout: str
+    stderr: str
+    tasks: list = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+    duration: float = 0.0
+
+    def task(self, name, host=None):
+        """The (last) result of the task named ``name`` (optionally on ``host``)."""
+        found = [t for t in self.tasks if t.task == name and (host is None or t.host == host)]
+        if not found:
+            raise KeyError(f"no result for task {name!r}; tasks: {[t.task for t in self.tasks]}")
+        return found[-1]
+
+    @property
+    def changed(self):
+        return any(t.changed for t in self.tasks)
+
+    @property
+    def failed_tasks(self):
+        return [t for t in self.tasks if t.status in ("failed", "unreachable")]
+
+    def __str__(self):
+        return (f"rc={self.rc} ({self.duration:.0f}s)\n--- stdout ---\n{self.stdout[-6000:]}"
+                f"\n--- stderr ---\n{self.stderr[-3000:]}")
+
+
+class Lab:
+    """One running lab instance."""
+
+    def __init__(self, name, options=(), workdir=None):
+        self.name = name
+        self.options = list(options)
+        self.inst = labmod.Instance(name)
+        self.workdir = workdir or tempfile.mkdtemp(prefix=f"e2e-{name}-")
+        self.inventory_path = os.path.join(self.workdir, "inventory.ini")
+        self._collections = None
+
+    # -- lifecycle (through lab.py, so the CLI is what gets exercised) --
+    def lab_py(self, *args, check=True, timeout=1800):
+        cmd = [sys.executable, LAB_PY, "--name", self.name, *self.options, *args]
+        p = subprocess.run(cmd, text=True, capture_output=True, timeout=timeout)
+        sys.stderr.write(p.stderr)
+        if check and p.returncode != 0:
+            raise RuntimeError(f"{shlex.join(cmd)} failed ({p.returncode}):\n{p.stderr[-4000:]}")
+        return p
+
+    def start(self, fresh=False):
+        self.lab_py("start", *(["--fresh"] if fresh else []))
+        self.lab_py("inventory", "--write", self.inventory_path)
+        return self
+
+    def fresh(self):
+        """Restart this instance on a clean disk overlay (a full boot: minutes under TCG)."""
+        return self.start(fresh=True)
+
+    def reboot(self):
+        """Reboot the guest and wait until SSH answers with a new boot_id."""
+        self.lab_py("reboot")
+        return self
+
+    def stop(self):
+        self.lab_py("stop")
+
+    # -- access --
+    def ssh(self, cmd, check=False, timeout=300):
+        """Run a shell command in the guest as root; returns CompletedProcess (text)."""
+        p = self.inst.ssh(cmd, timeout=timeout, capture_output=True)
+        if check and p.returncode != 0:
+            raise AssertionError(f"ssh {cmd!r} -> rc {p.returncode}\n{p.stdout}\n{p.stderr}")
+        return p
+
+    def collections_path(self):
+        if self._collections is None:
+            d = os.path.join(self.workdir, "collections")
+            ns = os.path.join(d, "ansible_collections", "virt")
+            os.makedirs(ns, exist_ok=True)
+            link = os.path.join(ns, "sriov")
+            if not os.path.islink(link):
+                os.symlink(REPO, link)
+            self._collections = d
+        return self._collections
+
+    def run_playbook(self, playbook, extra_vars=None, check=False, diff=False,
+                     expect_failure=False, timeout=1800, args=()):
+        """Run ansible-playbook against this lab.
+
+        ``playbook`` is a path or the YAML text of a playbook. Returns a PlaybookResult with
+        per-task results (from the lab_results callback). Raises AssertionError if the run
+        fails (or, with expect_failure=True, if it succeeds)."""
+        exe = find_ansible_playbook()
+        if not exe:
+            lab_unavailable("ansible-playbook not found (make venv, or set ANSIBLE_PLAYBOOK)")
+        if "\n" in playbook or not os.path.exists(playbook):
+            fd, path = tempfile.mkstemp(prefix="play-", suffix=".yml", dir=self.workdir)
+            with os.fdopen(fd, "w") as f:
+                f.write(playbook)
+        else:
+            path = os.path.abspath(playbook)
+        results = os.path.join(self.workdir, f"results-{time.time_ns()}.json")
+        coll = self.collections_path()
+        extra = os.environ.get("ANSIBLE_COLLECTIONS_PATH")
+        env = dict(os.environ,
+                   ANSIBLE_PIPELINING="1",
+                   ANSIBLE_COLLECTIONS_PATH=coll + (os.pathsep + extra if extra else ""),
+                   ANSIBLE_CALLBACK_PLUGINS=CALLBACKS,
+                   ANSIBLE_CALLBACKS_ENABLED="lab_results",
+                   LAB_RESULTS_FILE=results,
+                   ANSIBLE_HOST_KEY_CHECKING="False",
+                   ANSIBLE_RETRY_FILES_ENABLED="False",
+                   ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=300s",
+                   ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3")
+        cmd = [exe, "-i", self.inventory_path, path]
+        if extra_vars:
+            cmd += ["-e", json.dumps(extra_vars)]
+        if check:
+            cmd.append("--check")
+        if diff:
+            cmd.append("--diff")
+        cmd += list(args)
+        t0 = time.time()
+        p = subprocess.run(cmd, env=env, cwd=self.workdir, text=True, capture_output=True,
+                           timeout=timeout)
+        res = PlaybookResult(p.returncode, p.stdout, p.stderr, duration=time.time() - t0)
+        if os.path.exists(results):
+            with open(results) as f:
+                data = json.load(f)
+            res.tasks = [TaskResult(**t) for t in data["tasks"]]
+            res.stats = data["stats"]
+        if expect_failure and p.returncode == 0:
+            raise AssertionError(f"playbook succeeded but a failure was expected:\n{res}")
+        if not expect_failure and p.returncode != 0:
+            raise AssertionError(f"playbook failed:\n{res}")
+        return res
+
+
+def _start_lab(name, options, fresh=False):
+    missing = labmod.missing_deps()
+    if missing:
+        lab_unavailable("host is missing " + "; ".join(missing) +
+                        f" (run: python3 {LAB_PY} deps)")
+    lab = Lab(name, options)
+    try:
+        lab.start(fresh=fresh)
+    except (RuntimeError, subprocess.TimeoutExpired) as e:
+        lab_unavailable(str(e))
+    return lab
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """The default lab instance (reused when already running with the same config)."""
+    if SKIP:
+        pytest.skip(SKIP_REASON)
+    name = os.environ.get("VIRT_SRIOV_LAB_NAME", "lab")
+    fresh = os.environ.get("VIRT_SRIOV_LAB_FRESH") == "1"
+    lab = _start_lab(name, [], fresh=fresh)
+    yield lab
+    if os.environ.get("VIRT_SRIOV_LAB_STOP") == "1":
+        lab.stop()
+
+
+@pytest.fixture(scope="session")
+def lab_factory():
+    """Start extra instances: ``lab_factory("lab-amd", "--iommu", "amd")``."""
+    if SKIP:
+        pytest.skip(SKIP_REASON)
+    started = {}
+
+    def make(name, *options, fresh=False):
+        if name in started:
+            return started[name]
+        started[name] = _start_lab(name, options, fresh=fresh)
+        return started[name]
+
+    yield make
+    for lab in started.values():
+        if os.environ.get("VIRT_SRIOV_LAB_KEEP") != "1":
+            lab.stop()
