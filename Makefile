@@ -1,0 +1,147 @@
+# virt.sriov toolchain. `make help` lists the targets.
+# Everything installs itself on a fresh Debian 12 machine (Python 3.11): Debian packages that
+# are missing, then .venv (ansible-core 2.19) and .venv-2.18 from the pinned locks in
+# requirements/. Virtualenvs are rebuilt only when their lock file's content changes.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+export PYTHON
+
+VENV := .venv
+VENV18 := .venv-2.18
+MAIN_LOCK := requirements/main.txt
+COMPAT_LOCK := requirements/ansible-2.18.txt
+# stamp = hash of the lock file's content (+ the script that installs it)
+lock_hash = $(shell cat $(1) scripts/venv.sh | sha256sum | cut -c1-16)
+MAIN_STAMP := $(VENV)/.installed-$(call lock_hash,$(MAIN_LOCK))
+COMPAT_STAMP := $(VENV18)/.installed-$(call lock_hash,$(COMPAT_LOCK))
+
+BUILD := build
+COLLECTIONS_ROOT := $(CURDIR)/$(BUILD)
+STAGE := $(BUILD)/ansible_collections/virt/sriov
+SANITY_PYTHON := 3.11
+# fast sanity subset for the ansible-core 2.18 compatibility pass
+COMPAT_SANITY_TESTS := --test validate-modules --test compile --test import
+VERSION = $(shell sed -n 's/^version: *//p' galaxy.yml)
+MODULES = $(sort $(filter-out __init__,$(basename $(notdir $(wildcard plugins/modules/*.py)))))
+
+define header
+	@printf '\n\033[1m==================== %s ====================\033[0m\n' "$(1)"
+endef
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+# ---------------------------------------------------------------------------- environment
+.PHONY: sysdeps venv venv-2.18 stage requirements-lock
+sysdeps: ## install missing Debian packages (libvirt-dev, pkg-config, rsync, ...)
+	@scripts/sysdeps.sh
+
+venv: $(MAIN_STAMP) ## .venv with ansible-core 2.19 and all tools (pinned)
+venv-2.18: $(COMPAT_STAMP) ## .venv-2.18 with ansible-core 2.18 (pinned)
+
+$(MAIN_STAMP): | sysdeps
+	@scripts/venv.sh $(VENV) $(MAIN_LOCK) $@
+$(COMPAT_STAMP): | sysdeps
+	@scripts/venv.sh $(VENV18) $(COMPAT_LOCK) $@
+
+stage: | sysdeps ## copy the collection to build/ansible_collections/virt/sriov
+	@scripts/stage-collection.sh >/dev/null
+
+requirements-lock: | sysdeps ## regenerate requirements/*.txt from requirements/*.in
+	scripts/lock-requirements.sh
+
+# ---------------------------------------------------------------------------- test pipeline
+.PHONY: test check sanity units lint changelog-lint docs-lint compat-2.18 build-check ee-check e2e
+test: check e2e ## everything, e2e last (what CI runs)
+
+check: ## everything except e2e, fail fast
+	$(MAKE) sanity
+	$(MAKE) units
+	$(MAKE) lint
+	$(MAKE) changelog-lint
+	$(MAKE) docs-lint
+	$(MAKE) compat-2.18
+	$(MAKE) build-check
+	$(MAKE) ee-check
+
+sanity: venv ## ansible-test sanity, ansible-core 2.19 (all tests, offline)
+	$(call header,sanity: ansible-test sanity (ansible-core 2.19))
+	scripts/ansible-test.sh $(VENV) sanity --venv --python $(SANITY_PYTHON)
+
+# Unit tests run from the staged tree, so `ansible_collections.virt.sriov...` imports resolve.
+UNITS_RUN = cd $(STAGE) && PYTHONPATH=$(COLLECTIONS_ROOT) ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_ROOT) \
+	$(CURDIR)/$(1)/bin/python -m pytest -p no:pytest-ansible -p no:cacheprovider tests/unit
+units: venv stage ## pytest tests/unit (ansible-core 2.19) with coverage of plugins/
+	$(call header,units: pytest tests/unit (ansible-core 2.19))
+	$(call UNITS_RUN,$(VENV)) --cov=plugins --cov-report=term
+
+lint: venv ## ansible-lint --offline, production profile
+	$(call header,lint: ansible-lint (production profile))
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/ansible-lint --offline --profile production
+
+changelog-lint: venv ## antsibull-changelog lint
+	$(call header,changelog-lint: antsibull-changelog)
+	$(VENV)/bin/antsibull-changelog lint
+	$(VENV)/bin/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+
+docs-lint: venv stage ## antsibull-docs lint-collection-docs --plugin-docs
+	$(call header,docs-lint: antsibull-docs lint-collection-docs)
+	cd $(STAGE) && PATH=$(CURDIR)/$(VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_ROOT) \
+		$(CURDIR)/$(VENV)/bin/antsibull-docs lint-collection-docs --plugin-docs .
+
+compat-2.18: venv-2.18 stage ## ansible-core 2.18: sanity subset + unit tests
+	$(call header,compat-2.18: ansible-test sanity subset (ansible-core 2.18))
+	scripts/ansible-test.sh $(VENV18) sanity --venv --python $(SANITY_PYTHON) $(COMPAT_SANITY_TESTS)
+	$(call header,compat-2.18: pytest tests/unit (ansible-core 2.18))
+	$(call UNITS_RUN,$(VENV18))
+
+build-check: venv stage ## build the collection tarball, install it, ansible-doc every module
+	$(call header,build-check: ansible-galaxy collection build + install + ansible-doc)
+	scripts/build-check.sh $(VENV) $(STAGE) $(BUILD) $(MODULES)
+
+ee-check: venv ## ansible-builder create (context only) into build/ee
+	$(call header,ee-check: ansible-builder create)
+	@test -f $(BUILD)/ee-input/virt-sriov.tar.gz || $(MAKE) build-check
+	rm -rf $(BUILD)/ee
+	$(VENV)/bin/ansible-builder create -f execution-environment.yml -c $(BUILD)/ee --output-filename Containerfile -v 2
+
+e2e: venv ## lab end-to-end suite: pytest -m lab tests/e2e (exit code passed through)
+	$(call header,e2e: pytest -m lab tests/e2e)
+	$(VENV)/bin/pytest -m lab tests/e2e -v
+
+# ---------------------------------------------------------------------------- lab, docs, misc
+LAB := $(PYTHON) tests/lab/lab.py
+.PHONY: demo lab-start lab-stop docs bench clean distclean
+demo: venv ## build and start the emulated SR-IOV lab, then run the demo
+	$(call header,demo)
+	$(LAB) deps
+	$(LAB) build
+	$(LAB) start
+	tests/lab/demo.sh
+
+lab-start: venv ## start the lab (deps + build + start)
+	$(LAB) deps
+	$(LAB) build
+	$(LAB) start
+
+lab-stop: ## stop the lab
+	$(LAB) stop
+
+docs: venv stage ## docs site with antsibull-docs + Sphinx into build/docs
+	$(call header,docs: antsibull-docs sphinx)
+	scripts/docs.sh $(VENV) $(BUILD)
+
+bench: venv ## run bench/run if it exists
+	@if [ -x bench/run ]; then bench/run; else echo "no bench/run yet"; fi
+
+clean: ## remove build output (keeps the virtualenvs)
+	rm -rf $(BUILD) tests/output collections .pytest_cache .coverage
+
+distclean: clean ## also remove the virtualenvs
+	rm -rf $(VENV) $(VENV18)
