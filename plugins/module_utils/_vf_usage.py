@@ -62,7 +62,9 @@ def parse_hostdev_network(xml_text, host=None):
             for vf in vf_addresses(host, pf_name).values():
                 if vf not in addresses:
                     addresses.append(vf)
-    connections = forward.get("connections")
+    # libvirt writes the count on <network connections='N'> (seen with libvirt 9.0); accept it
+    # on <forward> as well.
+    connections = root.get("connections") or forward.get("connections")
     return {
         "name": root.findtext("name"),
         "pf": pf_dev,
