@@ -14,6 +14,8 @@ import zlib
 KNOWN = {
     "ansible_configuration_settings":
         ("reference_appendices/config.html#ansible-configuration-settings", "Ansible Configuration Settings"),
+    "common_return_values":
+        ("reference_appendices/common_return_values.html#common-return-values", "Return Values"),
     "list_of_collections": ("collections/index.html#list-of-collections", "Collection Index"),
     "module_defaults_groups":
         ("playbook_guide/playbooks_module_defaults.html#module-defaults-groups", "Module defaults groups"),
