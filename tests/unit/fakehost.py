@@ -206,3 +206,93 @@ class FakeHost(object):
 
     def add_iommu_unit(self, name="dmar0"):
         self._mkdir("sys/class/iommu", name)
+
+    # -- VF admin settings as the PF reports them (ip -j -d link show) ------------------------
+    # Added for sriov_info; the data lives in ``self._vf_admin`` (created on first use).
+    def _admin(self):
+        if not hasattr(self, "_vf_admin"):
+            self._vf_admin = {}
+        return self._vf_admin
+
+    def set_vf_admin(self, pf_address, index, **settings):
+        """What ``ip link set PF vf INDEX ...`` would set: mac, vlan, qos, spoofchk, trust,
+        link_state (auto|enable|disable), max_tx_rate, min_tx_rate."""
+        key = (str(parse_pci_address(pf_address)), index)
+        self._admin().setdefault(key, {}).update(settings)
+
+    def ip_link_json(self, netdev, legacy=False):
+        """The text ``ip -j -d link show dev NETDEV`` prints for a netdev of the fake tree:
+        iproute2 6.1 on a 6.1 kernel (``address``, ``vlan_list``, ``rate``), or with
+        ``legacy`` an iproute2 4.x (``mac``, flat ``vlan``/``qos``, ``tx_rate``)."""
+        import json
+
+        device = os.path.basename(os.path.realpath(self.p("sys/class/net", netdev, "device")))
+        with open(self.p("sys/class/net", netdev, "address")) as handle:
+            mac = handle.read().strip()
+        link = {
+            "ifindex": 2 + sorted(os.listdir(self.p("sys/class/net"))).index(netdev),
+            "ifname": netdev, "flags": ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"],
+            "mtu": 1500, "qdisc": "mq", "operstate": "UP", "linkmode": "DEFAULT",
+            "group": "default", "txqlen": 1000, "link_type": "ether", "address": mac,
+            "broadcast": "ff:ff:ff:ff:ff:ff", "promiscuity": 0, "min_mtu": 68, "max_mtu": 9216,
+            "inet6_addr_gen_mode": "eui64", "num_tx_queues": 8, "num_rx_queues": 8,
+            "gso_max_size": 65536, "gso_max_segs": 65535, "parentbus": "pci", "parentdev": device,
+        }
+        virtfns = sorted((int(e[6:]) for e in os.listdir(self.p("sys/bus/pci/devices", device))
+                          if e.startswith("virtfn")))
+        if virtfns:
+            entries = []
+            for index in virtfns:
+                admin = {"mac": "00:00:00:00:00:00", "vlan": 0, "qos": 0, "spoofchk": True,
+                         "trust": False, "link_state": "auto", "max_tx_rate": 0, "min_tx_rate": 0}
+                admin.update(self._admin().get((device, index), {}))
+                entry = {"vf": index}
+                if legacy:
+                    entry["mac"] = admin["mac"]
+                    if admin["vlan"]:
+                        entry["vlan"] = admin["vlan"]
+                    if admin["qos"]:
+                        entry["qos"] = admin["qos"]
+                    if admin["max_tx_rate"]:
+                        entry["tx_rate"] = admin["max_tx_rate"]
+                else:
+                    entry.update({"link_type": "ether", "address": admin["mac"],
+                                  "broadcast": "ff:ff:ff:ff:ff:ff"})
+                    vlan = {}
+                    if admin["vlan"]:
+                        vlan["vlan"] = admin["vlan"]
+                    if admin["qos"]:
+                        vlan["qos"] = admin["qos"]
+                    if admin.get("vlan_protocol") == "802.1ad":
+                        vlan["protocol"] = "802.1ad"
+                    entry["vlan_list"] = [vlan]
+                    entry["rate"] = {"max_tx": admin["max_tx_rate"], "min_tx": admin["min_tx_rate"]}
+                for key in ("spoofchk", "link_state", "trust"):
+                    if admin[key] is not None:
+                        entry[key] = admin[key]
+                entries.append(entry)
+            link["num_vf"] = len(entries)
+            link["vfinfo_list"] = entries
+        return json.dumps([link])
+
+    def ip_commands(self, legacy=False, failing=()):
+        """A ``commands`` callable for run_module that answers ``ip -j -d link show dev X`` from
+        the fake tree (exit code 1 and iproute2's message for netdevs in ``failing`` or unknown)."""
+        def answer(argv):
+            if argv[:6] == ["ip", "-j", "-d", "link", "show", "dev"] and len(argv) == 7:
+                netdev = argv[6]
+                if netdev in failing or not os.path.lexists(self.p("sys/class/net", netdev)):
+                    return 1, "", 'Device "%s" does not exist.\n' % netdev
+                return 0, self.ip_link_json(netdev, legacy=legacy) + "\n", ""
+            raise AssertionError("unexpected command %r" % (argv,))
+        return answer
+
+    def set_interrupts(self, remapped=True):
+        """/proc/interrupts with IO-APIC and MSI lines, through the IOMMU (IR-) or not."""
+        prefix = "IR-" if remapped else ""
+        text = ("           CPU0       CPU1\n"
+                "  0:         37          0   %sIO-APIC   2-edge      timer\n"
+                "  9:          0          0   %sIO-APIC   9-fasteoi   acpi\n"
+                " 24:          0          0   %sPCI-MSIX-0000:01:00.0    0-edge      enp1s0\n"
+                "NMI:          0          0   Non-maskable interrupts\n") % (prefix, prefix, prefix)
+        self.write("proc/interrupts", text)

@@ -1,0 +1,152 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) virt.sriov contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The PF/VF inventory: one shape for every module that returns PFs and VFs.
+
+``describe_pf()`` combines sysfs (``_sysfs``), the VF admin settings the PF reports
+(``_iplink``, one ``ip`` call per PF) and, when a ``VfUsage`` is given, who uses each VF
+(``_vf_usage``, built once from one libvirt connection). ``gather_sriov_info()`` is the whole
+of the ``sriov_info`` module. Cost: linear in the number of VFs; no command per VF.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.virt.sriov.plugins.module_utils import _libvirt
+from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
+from ansible_collections.virt.sriov.plugins.module_utils._iplink import empty_settings, read_vf_settings
+from ansible_collections.virt.sriov.plugins.module_utils._sysfs import (
+    TESTED_DRIVERS,
+    PciNames,
+    list_sriov_pfs,
+    read_pf,
+    read_vfs,
+    resolve_pf,
+)
+from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import collect_vf_usage
+
+LIBVIRT_MODES = ("auto", "yes", "no")
+
+# Keys of a VF, in the order they are documented (docs/architecture.md).
+VF_KEYS = ("index", "pci_address", "nodedev_name", "driver", "netdev", "iommu_group",
+           "mac", "vlan", "qos", "vlan_protocol", "spoofchk", "trust", "link_state",
+           "max_tx_rate", "min_tx_rate", "used_by", "networks")
+
+
+def _vf_dict(sysfs_vf, settings, usage):
+    vf = dict(sysfs_vf)
+    vf.update(settings)
+    if usage is None:
+        vf["used_by"] = None
+        vf["networks"] = None
+    else:
+        vf["used_by"] = usage.users_of(vf["pci_address"])
+        vf["networks"] = usage.networks_of(vf["pci_address"])
+    return dict((key, vf.get(key)) for key in VF_KEYS)
+
+
+def describe_pf(host, address, usage=None, names=None, vf_settings=True, warnings=None):
+    """The PF dict of docs/architecture.md with ``vfs`` filled.
+
+    ``usage``: a VfUsage (from collect_vf_usage) or None, which leaves ``used_by`` and
+    ``networks`` null. ``names``: a shared PciNames (one is made otherwise). ``vf_settings``:
+    run ``ip -j -d link show`` once on the PF's netdev for the VF admin settings; when the
+    PF has no netdev or ``ip`` fails, those settings are null and, if ``warnings`` is a list,
+    a sentence saying why is appended to it.
+    """
+    if names is None:
+        names = PciNames(host)
+    pf = read_pf(host, address)
+    pf["vendor_name"], pf["device_name"] = names.lookup(pf["vendor_id"], pf["device_id"])
+    sysfs_vfs = read_vfs(host, address)
+    settings_by_index = {}
+    if vf_settings and sysfs_vfs:
+        if pf["netdev"] is None:
+            if warnings is not None:
+                warnings.append(
+                    "PF %s has no network interface (driver %s): the VF settings it reports "
+                    "(MAC, VLAN, spoof check, trust, link state) are unknown."
+                    % (pf["pci_address"], pf["driver"] or "none bound"))
+        else:
+            try:
+                settings_by_index = read_vf_settings(host, pf["netdev"])
+            except SriovError as exc:
+                if warnings is not None:
+                    warnings.append(exc.msg)
+    pf["vfs"] = [
+        _vf_dict(vf, settings_by_index.get(vf["index"]) or empty_settings(), usage)
+        for vf in sysfs_vfs
+    ]
+    return pf
+
+
+def describe_all(host, addresses, usage=None, vf_settings=True, warnings=None):
+    """describe_pf() for each address, sharing one PCI name database reader."""
+    names = PciNames(host)
+    return [describe_pf(host, address, usage=usage, names=names, vf_settings=vf_settings,
+                        warnings=warnings)
+            for address in addresses]
+
+
+def load_vf_usage(host, uri, mode="auto", warnings=None):
+    """Return a VfUsage from one libvirt connection, or None.
+
+    ``mode``: ``no`` never connects; ``auto`` turns a missing libvirt-python or an unreachable
+    URI into a sentence appended to ``warnings``; ``yes`` raises SriovError instead.
+    """
+    if mode not in LIBVIRT_MODES:
+        raise SriovError("Invalid libvirt mode %r: expected one of %s." % (mode, ", ".join(LIBVIRT_MODES)))
+    if mode == "no":
+        return None
+    consequence = "the used_by and networks fields of every VF are null."
+    if not _libvirt.HAS_LIBVIRT:
+        msg = ("The libvirt Python bindings (libvirt-python, package python3-libvirt) are not "
+               "installed on the host: " + consequence)
+        if mode == "yes":
+            raise SriovError(msg)
+        if warnings is not None:
+            warnings.append(msg)
+        return None
+    try:
+        with _libvirt.open_connection(uri, read_only=True) as conn:
+            return collect_vf_usage(conn, host)
+    except SriovError as exc:
+        failure = exc.msg
+    except _libvirt.libvirt.libvirtError as exc:
+        failure = "Reading domains and networks from libvirt at URI %r failed: %s" % (
+            uri, exc.get_error_message() or exc)
+    if mode == "yes":
+        raise SriovError(failure, uri=uri)
+    if warnings is not None:
+        warnings.append("%s: %s" % (failure.rstrip("."), consequence))
+    return None
+
+
+def select_pfs(host, pf=None, pci_address=None):
+    """The PF addresses to report: the one named by ``pf`` or ``pci_address``, else all."""
+    if pf is None and pci_address is None:
+        return list_sriov_pfs(host)
+    return [resolve_pf(host, pf=pf, pci_address=pci_address)]
+
+
+def gather_sriov_info(host, pf=None, pci_address=None, uri=_libvirt.DEFAULT_URI, libvirt="auto"):
+    """Everything ``sriov_info`` returns: {pfs, pfs_by_name, libvirt_connected, tested_drivers,
+    warnings}. Fails (SriovError) only on bad selection input or with ``libvirt=yes``."""
+    warnings = []
+    addresses = select_pfs(host, pf=pf, pci_address=pci_address)
+    usage = load_vf_usage(host, uri, mode=libvirt, warnings=warnings)
+    pfs = describe_all(host, addresses, usage=usage, warnings=warnings)
+    by_name = {}
+    for item in pfs:
+        for netdev in item["netdevs"]:
+            by_name[netdev] = item
+    return {
+        "pfs": pfs,
+        "pfs_by_name": by_name,
+        "libvirt_connected": usage is not None,
+        "tested_drivers": list(TESTED_DRIVERS),
+        "warnings": warnings,
+    }

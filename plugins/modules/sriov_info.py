@@ -1,0 +1,311 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) virt.sriov contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: sriov_info
+short_description: Report the SR-IOV physical functions of a hypervisor and their virtual functions
+version_added: 1.0.0
+description:
+  - Returns every SR-IOV capable network physical function (PF) of the host, or the one selected
+    with O(pf) or O(pci_address), with its virtual functions (VFs).
+  - For each PF, the facts the kernel shows in sysfs (driver, vendor and device IDs and their names
+    where the host has a PCI ID database, C(sriov_totalvfs), C(sriov_numvfs),
+    C(sriov_drivers_autoprobe), link state, MAC) and whether its driver is one the RHEL
+    Virtualization Deployment Guide names as tested (C(igb), C(ixgbe)).
+  - For each VF, its PCI address, libvirt node device name, driver, host network interface and
+    IOMMU group from sysfs, and the admin MAC, VLAN, spoof check, trust and link state that the PF
+    reports (one C(ip -j -d link show) per PF).
+  - When libvirt-python is installed on the host and O(uri) answers, each VF also says which
+    libvirt domains use it (live or persistent configuration, directly by PCI address or through a
+    hostdev network) and which hostdev networks include it. Otherwise those fields are V(null) and
+    a warning says why; the module does not fail (see O(libvirt)).
+  - Cost is linear in the number of VFs, with at most one C(ip) command per PF and one libvirt
+    connection.
+author:
+  - Virt SR-IOV Maintainers (@virt-sriov)
+options:
+  pf:
+    description:
+      - Network interface name of the PF to report, for example V(enp1s0).
+      - Mutually exclusive with O(pci_address). Without either, every SR-IOV capable PF is reported.
+      - An unknown name, a VF or a NIC without SR-IOV fails with a message listing the PFs that exist.
+    type: str
+  pci_address:
+    description:
+      - PCI address of the PF to report, as V(0000:01:00.0), V(01:00.0) or the libvirt node device
+        name V(pci_0000_01_00_0).
+      - Mutually exclusive with O(pf).
+    type: str
+  libvirt:
+    description:
+      - Whether to ask libvirt which domains and hostdev networks use each VF.
+      - V(auto) uses libvirt when libvirt-python is installed and O(uri) answers, and otherwise
+        warns and leaves RV(pfs[].vfs[].used_by) and RV(pfs[].vfs[].networks) V(null).
+      - V(yes) fails when libvirt cannot be used.
+      - V(no) never connects; those fields are V(null) without a warning.
+    type: str
+    choices: [auto, 'yes', 'no']
+    default: auto
+extends_documentation_fragment:
+  - virt.sriov.attributes
+  - virt.sriov.attributes.INFO_MODULE
+  - virt.sriov.attributes.PLATFORM
+  - virt.sriov.libvirt
+notes:
+  - libvirt-python is optional for this module; without it the VF usage fields are V(null).
+  - The libvirt connection is read-only.
+  - A VF's network interface exists only while a host network driver is bound to it; a VF bound to
+    C(vfio-pci) (given to a guest) has RV(pfs[].vfs[].netdev=null).
+seealso:
+  - module: virt.sriov.iommu_info
+  - name: Kernel documentation, PCI Express I/O Virtualization Howto
+    description: The sysfs interface of SR-IOV.
+    link: https://docs.kernel.org/PCI/pci-iov-howto.html
+"""
+
+EXAMPLES = r"""
+- name: Report every SR-IOV PF and its VFs
+  virt.sriov.sriov_info:
+  register: sriov
+
+- name: Show the VFs of enp1s0 and who uses them
+  ansible.builtin.debug:
+    msg: "{{ item.pci_address }} {{ item.netdev }} used by {{ item.used_by | map(attribute='domain') | list }}"
+  loop: "{{ sriov.pfs_by_name['enp1s0'].vfs }}"
+
+- name: Report one PF by PCI address, without asking libvirt
+  virt.sriov.sriov_info:
+    pci_address: "0000:01:00.0"
+    libvirt: "no"
+  register: pf
+
+- name: Fail unless the PF can have at least 4 VFs
+  ansible.builtin.assert:
+    that: pf.pfs[0].totalvfs >= 4
+"""
+
+RETURN = r"""
+pfs:
+  description: The SR-IOV capable PFs, sorted by PCI address.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    pci_address:
+      description: PCI address of the PF.
+      type: str
+      sample: "0000:01:00.0"
+    netdevs:
+      description: Network interface names of the PF (empty without a bound network driver).
+      type: list
+      elements: str
+      sample: [enp1s0]
+    netdev:
+      description: The first of RV(pfs[].netdevs), or V(null).
+      type: str
+      sample: enp1s0
+    driver:
+      description: Kernel driver bound to the PF, or V(null).
+      type: str
+      sample: igb
+    vendor_id:
+      description: PCI vendor ID.
+      type: str
+      sample: "0x8086"
+    device_id:
+      description: PCI device ID.
+      type: str
+      sample: "0x10c9"
+    vendor_name:
+      description: Vendor name from the host's PCI ID database, or V(null) without one.
+      type: str
+      sample: Intel Corporation
+    device_name:
+      description: Device name from the host's PCI ID database, or V(null) without one.
+      type: str
+      sample: 82576 Gigabit Network Connection
+    iommu_group:
+      description: IOMMU group of the PF, or V(null) when the IOMMU is off.
+      type: int
+      sample: 12
+    totalvfs:
+      description: Maximum number of VFs (C(sriov_totalvfs)).
+      type: int
+      sample: 7
+    numvfs:
+      description: Number of VFs enabled now (C(sriov_numvfs)).
+      type: int
+      sample: 4
+    drivers_autoprobe:
+      description: Whether new VFs are bound to a host driver automatically (C(sriov_drivers_autoprobe)).
+      type: bool
+      sample: true
+    link_state:
+      description: Operational state of the PF's interface (C(operstate)), or V(null) without one.
+      type: str
+      sample: up
+    mac:
+      description: MAC address of the PF's interface, or V(null) without one.
+      type: str
+      sample: "52:54:00:5a:00:01"
+    tested_driver:
+      description: Whether the PF's driver is one the RHEL guide names as tested (RV(tested_drivers)).
+      type: bool
+      sample: true
+    vfs:
+      description: The PF's VFs, by index.
+      type: list
+      elements: dict
+      contains:
+        index:
+          description: VF number on its PF (the N of C(virtfnN)).
+          type: int
+          sample: 0
+        pci_address:
+          description: PCI address of the VF.
+          type: str
+          sample: "0000:01:10.0"
+        nodedev_name:
+          description: libvirt node device name of the VF.
+          type: str
+          sample: pci_0000_01_10_0
+        driver:
+          description: Kernel driver bound to the VF (for example C(igbvf) or C(vfio-pci)), or V(null).
+          type: str
+          sample: igbvf
+        netdev:
+          description: Host network interface of the VF, or V(null) (none under C(vfio-pci) or without a driver).
+          type: str
+          sample: enp1s0v0
+        iommu_group:
+          description: IOMMU group of the VF, or V(null) when the IOMMU is off.
+          type: int
+          sample: 21
+        mac:
+          description: Admin MAC address of the VF as the PF reports it (V(00:00:00:00:00:00) when unset).
+          type: str
+          sample: "52:54:00:6d:90:02"
+        vlan:
+          description: VLAN ID the PF applies to the VF; V(0) for none (mlx4's 4095 is reported as 0).
+          type: int
+          sample: 42
+        qos:
+          description: VLAN priority (QoS) the PF applies to the VF.
+          type: int
+          sample: 0
+        vlan_protocol:
+          description: VLAN protocol, V(802.1Q) or V(802.1ad).
+          type: str
+          sample: 802.1Q
+        spoofchk:
+          description: Whether MAC spoof checking is on, or V(null) when the driver does not say.
+          type: bool
+          sample: true
+        trust:
+          description: Whether the VF is trusted, or V(null) when the driver does not say.
+          type: bool
+          sample: false
+        link_state:
+          description: Admin link state of the VF, V(auto), V(enable) or V(disable).
+          type: str
+          sample: auto
+        max_tx_rate:
+          description: Maximum transmit rate in Mbit/s, V(0) for unlimited.
+          type: int
+          sample: 0
+        min_tx_rate:
+          description: Minimum transmit rate in Mbit/s, V(0) for none.
+          type: int
+          sample: 0
+        used_by:
+          description:
+            - libvirt domains that use the VF, one entry per domain and configuration (live or persistent).
+            - V(null) when libvirt was not asked (RV(libvirt_connected=false)).
+          type: list
+          elements: dict
+          contains:
+            domain:
+              description: Domain name.
+              type: str
+            uuid:
+              description: Domain UUID.
+              type: str
+            running:
+              description: Whether the domain is running.
+              type: bool
+            config:
+              description: V(live) (the running domain's XML) or V(persistent) (its inactive XML).
+              type: str
+            via:
+              description: V(hostdev) for a direct PCI reference, C(network:NAME) when the VF came from a hostdev network.
+              type: str
+        networks:
+          description:
+            - Names of the libvirt hostdev networks whose pool includes the VF.
+            - V(null) when libvirt was not asked (RV(libvirt_connected=false)).
+          type: list
+          elements: str
+          sample: [passthrough]
+pfs_by_name:
+  description: The entries of RV(pfs) keyed by each of their network interface names.
+  returned: always
+  type: dict
+  sample: {enp1s0: {pci_address: "0000:01:00.0", totalvfs: 7, numvfs: 4, vfs: []}}
+libvirt_connected:
+  description: Whether libvirt was asked for the VF users, so that RV(pfs[].vfs[].used_by) and RV(pfs[].vfs[].networks) are filled.
+  returned: always
+  type: bool
+  sample: true
+tested_drivers:
+  description: PF drivers the RHEL Virtualization Deployment Guide names as tested.
+  returned: always
+  type: list
+  elements: str
+  sample: [igb, ixgbe]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.virt.sriov.plugins.module_utils._errors import fail_from_exception
+from ansible_collections.virt.sriov.plugins.module_utils._host import Host
+from ansible_collections.virt.sriov.plugins.module_utils._inventory import LIBVIRT_MODES, gather_sriov_info
+from ansible_collections.virt.sriov.plugins.module_utils._libvirt import LIBVIRT_COMMON_ARGSPEC
+
+
+def main():
+    argument_spec = dict(
+        pf=dict(type="str"),
+        pci_address=dict(type="str"),
+        libvirt=dict(type="str", choices=list(LIBVIRT_MODES), default="auto"),
+    )
+    argument_spec.update(LIBVIRT_COMMON_ARGSPEC)
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        mutually_exclusive=[("pf", "pci_address")],
+        supports_check_mode=True,
+    )
+    host = Host(run_command=module.run_command)
+    try:
+        result = gather_sriov_info(
+            host,
+            pf=module.params["pf"],
+            pci_address=module.params["pci_address"],
+            uri=module.params["uri"],
+            libvirt=module.params["libvirt"],
+        )
+    except Exception as exc:  # pylint: disable=broad-except
+        fail_from_exception(module, exc)
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
