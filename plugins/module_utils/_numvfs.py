@@ -1,0 +1,521 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) virt.sriov contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Changing a PF's ``sriov_numvfs`` safely.
+
+The kernel's rules (docs/architecture.md, semantics): the same value is a no-op; a different
+non-zero value while VFs exist is refused with EBUSY, so the change is 0 first, then N; a write
+of 0 while a guest holds a VF through vfio-pci blocks in the kernel, possibly forever, so the
+write runs in a child process with a deadline and VFs in use are refused before anything is
+written; a driver may enable fewer VFs than asked, so the count is read back.
+
+``plan_numvfs()`` computes what a run would do (it drives check mode, ``changed`` and the
+diff); ``apply_numvfs()`` does it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import subprocess
+import sys
+import time
+
+from ansible_collections.virt.sriov.plugins.module_utils._diff import ChangeTracker
+from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
+from ansible_collections.virt.sriov.plugins.module_utils._libvirt import HAS_LIBVIRT, open_connection
+from ansible_collections.virt.sriov.plugins.module_utils._sysfs import (
+    CLASS_NET,
+    PCI_DEVICES,
+    read_pf,
+    read_vfs,
+    resolve_pf,
+    vf_addresses,
+)
+from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import collect_vf_usage
+
+DEFAULT_TIMEOUT = 60
+# Drivers that mean "this VF is handed to a guest (or about to be)".
+PASSTHROUGH_DRIVERS = ("vfio-pci", "pci-stub")
+IFF_UP = 0x1
+POLL_INTERVAL = 0.2
+
+# The child program that performs one write. Constant text, run as
+# ``python -c WRITER_PROGRAM <path> <value>``: on failure it prints ``<errno> <strerror>`` on
+# stderr and exits 1. A thread would not do: a thread stuck in an uninterruptible write keeps
+# the module's process from exiting.
+WRITER_PROGRAM = (
+    "import os, sys\n"
+    "try:\n"
+    "    fd = os.open(sys.argv[1], os.O_WRONLY)\n"
+    "    try:\n"
+    "        os.write(fd, sys.argv[2].encode('ascii'))\n"
+    "    finally:\n"
+    "        os.close(fd)\n"
+    "except OSError as exc:\n"
+    "    sys.stderr.write('%d %s' % (exc.errno or 0, exc.strerror or ''))\n"
+    "    sys.exit(1)\n"
+)
+
+
+class WriteResult(object):
+    """Outcome of one bounded write: ``ok``, or ``errno``/``message``, or ``timed_out``."""
+
+    def __init__(self, ok=False, err=None, message=None, timed_out=False, pid=None):
+        self.ok = ok
+        self.errno = err
+        self.message = message
+        self.timed_out = timed_out
+        self.pid = pid
+
+
+class SubprocessWriter(object):
+    """Write a value to a sysfs file from a child process, waiting at most ``timeout`` seconds.
+
+    On timeout the child is abandoned (it may sit in the kernel in D state, where no signal
+    reaches it) and the result says so; the module's own process stays free to report.
+    """
+
+    def __call__(self, path, value, timeout):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER_PROGRAM, path, value],
+            close_fds=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + max(timeout, 0.1)
+        while proc.poll() is None:
+            if time.monotonic() >= deadline:
+                return WriteResult(timed_out=True, pid=proc.pid)
+            time.sleep(0.05)
+        err_text = proc.stderr.read().decode("utf-8", "replace").strip()
+        proc.stderr.close()
+        if proc.returncode == 0:
+            return WriteResult(ok=True)
+        code, _sep, message = err_text.partition(" ")
+        try:
+            code = int(code)
+        except ValueError:
+            code, message = None, err_text or "exit code %d" % proc.returncode
+        return WriteResult(err=code, message=message)
+
+
+# --------------------------------------------------------------------------------- input values
+def parse_num_vfs(value, name="num_vfs"):
+    """Return an int >= 0 or the string ``max``; fail naming the value otherwise."""
+    valid = "expected a non-negative integer (for example 4) or 'max' (= sriov_totalvfs)"
+    if isinstance(value, bool) or value is None:
+        raise SriovError("Invalid %s %r: %s." % (name, value, valid))
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.lower() == "max":
+            return "max"
+        if not text.lstrip("+-").isdigit() or not text.isascii():
+            raise SriovError("Invalid %s %r: %s." % (name, value, valid))
+        number = int(text)
+    else:
+        raise SriovError("Invalid %s %r: %s." % (name, value, valid))
+    if number < 0:
+        raise SriovError("Invalid %s %r: a VF count cannot be negative; %s." % (name, value, valid))
+    return number
+
+
+def pf_label(facts):
+    """``enp1s0 (0000:01:00.0)`` or the bare address."""
+    if facts.get("netdev"):
+        return "%s (%s)" % (facts["netdev"], facts["pci_address"])
+    return facts["pci_address"]
+
+
+def resolve_count(value, facts, name="num_vfs"):
+    """Turn a parsed num_vfs (int or 'max') into an int checked against the PF's totalvfs."""
+    total = facts.get("totalvfs") or 0
+    if value == "max":
+        return total
+    if value > total:
+        raise SriovError(
+            "Invalid %s %d for PF %s: the device supports at most %d VFs (sriov_totalvfs); "
+            "use a value from 0 to %d or 'max'." % (name, value, pf_label(facts), total, total),
+            totalvfs=total,
+        )
+    return value
+
+
+# ------------------------------------------------------------------------------------ errno map
+def explain_errno(code, message, facts, value):
+    """A sentence for a failed write of ``value`` to the PF's sriov_numvfs."""
+    label = pf_label(facts)
+    name = errno.errorcode.get(code, "errno %s" % code) if code is not None else "error"
+    detail = "%s: %s" % (name, message) if message else name
+    driver = facts.get("driver")
+    if code == errno.ERANGE:
+        why = "the value is above the device's limit of %s VFs (sriov_totalvfs)" % facts.get("totalvfs")
+    elif code == errno.ENOENT:
+        if not driver:
+            why = "no driver is bound to the PF (load and bind its network driver first)"
+        else:
+            why = "driver %s does not support SR-IOV on this device (no sriov_configure)" % driver
+    elif code == errno.EBUSY:
+        why = ("VFs are already enabled: the kernel changes a non-zero count only through 0 "
+               "(another tool may have changed the count at the same time), or the device is busy")
+    elif code == errno.EPERM:
+        why = ("the driver refuses to remove VFs that are assigned to a guest: detach the VFs from "
+               "their guests first")
+    elif code == errno.ENOMEM:
+        why = ("the PCI resources (MMIO BAR space or bus numbers) for %s VFs are not available: "
+               "boot with the kernel argument pci=realloc, or enable SR-IOV / enough BAR space "
+               "in the firmware" % value)
+    elif code == errno.ENOSPC:
+        why = ("the driver has no resources left (queues, interrupt vectors or firmware slots) "
+               "for %s VFs: ask for fewer VFs or change the device's firmware configuration" % value)
+    elif code == errno.EINVAL:
+        why = "the driver rejected the value"
+    elif code == errno.EACCES:
+        why = "permission denied: the module must run as root (become: true)"
+    else:
+        why = "the kernel or driver %s refused the write" % (driver or "(none)")
+    return "Writing %s to sriov_numvfs of PF %s failed (%s): %s." % (value, label, detail, why)
+
+
+# ---------------------------------------------------------------------------------------- plan
+def _admin_up(host, netdev):
+    flags = host.read_int(CLASS_NET, netdev, "flags")
+    if flags is not None:
+        return bool(flags & IFF_UP)
+    return host.read(CLASS_NET, netdev, "operstate") == "up"
+
+
+class NumvfsPlan(object):
+    """What a run does for one PF. ``changes`` lists the actions, in order."""
+
+    def __init__(self, address, facts, before, target, autoprobe_before, autoprobe_after, link_up_needed):
+        self.address = address
+        self.facts = facts
+        self.before = before
+        self.target = target
+        self.autoprobe_before = autoprobe_before
+        self.autoprobe_after = autoprobe_after
+        self.link_up_needed = link_up_needed
+
+    @property
+    def count_change(self):
+        return self.before != self.target
+
+    @property
+    def removes_vfs(self):
+        return self.count_change and self.before > 0
+
+    @property
+    def autoprobe_change(self):
+        return self.autoprobe_after is not None and self.autoprobe_after != self.autoprobe_before
+
+    @property
+    def changed(self):
+        return self.count_change or self.autoprobe_change or self.link_up_needed
+
+    @property
+    def label(self):
+        return pf_label(self.facts)
+
+    def actions(self):
+        """Human list of the steps, in the order apply_numvfs() performs them."""
+        steps = []
+        if self.autoprobe_change:
+            steps.append("set sriov_drivers_autoprobe to %d" % int(self.autoprobe_after))
+        if self.link_up_needed:
+            steps.append("bring PF link %s up" % self.facts["netdev"])
+        if self.count_change:
+            if self.before > 0:
+                steps.append("write 0 to sriov_numvfs (remove %d VFs)" % self.before)
+            if self.target > 0:
+                steps.append("write %d to sriov_numvfs" % self.target)
+        return steps
+
+
+def plan_numvfs(host, pf=None, pci_address=None, num_vfs=None, state="present",
+                drivers_autoprobe=None, link_up=True):
+    """Validate the request against the PF and return a NumvfsPlan (nothing is written)."""
+    if state not in ("present", "absent"):
+        raise SriovError("Invalid state %r: expected 'present' or 'absent'." % (state,))
+    if state == "present":
+        if num_vfs is None:
+            raise SriovError("num_vfs is required with state=present: an integer or 'max'.")
+        wanted = parse_num_vfs(num_vfs)
+    else:
+        wanted = 0
+        if num_vfs is not None and parse_num_vfs(num_vfs) not in (0,):
+            raise SriovError(
+                "num_vfs=%r contradicts state=absent (which means 0 VFs): omit num_vfs or use "
+                "state=present." % (num_vfs,)
+            )
+    address = resolve_pf(host, pf=pf, pci_address=pci_address)
+    facts = read_pf(host, address)
+    target = resolve_count(wanted, facts)
+    if target > 0 and not facts.get("driver"):
+        raise SriovError(
+            "PF %s has no driver bound: the kernel cannot create VFs without one (ENOENT). Load "
+            "and bind its network driver first." % pf_label(facts)
+        )
+    if drivers_autoprobe is not None and facts.get("drivers_autoprobe") is None:
+        raise SriovError(
+            "PF %s has no sriov_drivers_autoprobe attribute (kernel too old?): omit "
+            "drivers_autoprobe." % pf_label(facts)
+        )
+    autoprobe_after = None if drivers_autoprobe is None else bool(drivers_autoprobe)
+    link_up_needed = bool(link_up and target > 0 and facts.get("netdev")
+                          and not _admin_up(host, facts["netdev"]))
+    return NumvfsPlan(address, facts, facts.get("numvfs") or 0, target, facts.get("drivers_autoprobe"),
+                      autoprobe_after, link_up_needed)
+
+
+# ---------------------------------------------------------------------------------------- usage
+def gather_usage(host, uri):
+    """Return (VfUsage or None, warning or None) from libvirt; never fails the run itself."""
+    if not HAS_LIBVIRT:
+        return None, ("libvirt-python is not installed on the host: VF users in libvirt domains "
+                      "and networks could not be checked (VFs bound to vfio-pci or pci-stub are "
+                      "still detected from sysfs).")
+    try:
+        with open_connection(uri, read_only=True) as conn:
+            return collect_vf_usage(conn, host), None
+    except SriovError as exc:
+        return None, ("%s VF users in libvirt domains and networks could not be checked (VFs "
+                      "bound to vfio-pci or pci-stub are still detected from sysfs)." % exc.msg)
+    except Exception as exc:  # a libvirt error while listing must not hide the sysfs check
+        return None, ("Listing libvirt domains and networks failed (%s): VF users could only be "
+                      "checked in sysfs." % exc)
+
+
+def find_vf_users(host, pf_address, usage=None):
+    """VFs of the PF that something uses: list of {index, pci_address, users[]}."""
+    busy = []
+    for index, address in vf_addresses(host, pf_address).items():
+        users = []
+        driver = host.link_name(PCI_DEVICES, str(address), "driver")
+        if driver in PASSTHROUGH_DRIVERS:
+            users.append("bound to %s (assigned or being assigned to a guest)" % driver)
+        if usage is not None:
+            users.extend(usage.holders(address))
+        if users:
+            busy.append({"index": index, "pci_address": str(address), "users": users})
+    return busy
+
+
+def check_removal_allowed(host, plan, usage=None, force=False):
+    """Refuse a change that removes VFs in use, naming each VF and its user, unless ``force``.
+
+    Returns the list of busy VFs (empty when none, or when forced).
+    """
+    if not plan.removes_vfs:
+        return []
+    busy = find_vf_users(host, plan.address, usage)
+    if busy and not force:
+        parts = ["VF %d (%s): %s" % (b["index"], b["pci_address"], "; ".join(b["users"])) for b in busy]
+        raise SriovError(
+            "Refusing to change the VF count of PF %s from %d to %d: the change removes every "
+            "existing VF and these are in use: %s. Detach them from their guests (and stop or "
+            "remove the hostdev networks that hold them), or set force=true; a removal under a "
+            "running guest can hang in the kernel." % (plan.label, plan.before, plan.target, " | ".join(parts)),
+            vfs_in_use=busy,
+        )
+    return busy
+
+
+# ---------------------------------------------------------------------------------------- apply
+class _Deadline(object):
+    def __init__(self, seconds, clock):
+        self._clock = clock
+        self.seconds = seconds
+        self._end = clock() + seconds
+
+    def remaining(self):
+        return max(self._end - self._clock(), 0.0)
+
+    def expired(self):
+        return self._clock() >= self._end
+
+
+def _bounded_write(host, plan, value, writer, deadline):
+    path = host.path(PCI_DEVICES, str(plan.address), "sriov_numvfs")
+    result = writer(path, "%d\n" % value, deadline.remaining())
+    if result.timed_out:
+        raise SriovError(
+            "Writing %d to sriov_numvfs of PF %s did not return within %d s: the write is stuck "
+            "in the kernel, most likely because a guest still holds one of its VFs through "
+            "vfio-pci. The writer process (pid %s) was left behind and completes when the device "
+            "is released; the host may log hung-task warnings meanwhile. Detach the VF from its "
+            "guest or shut the guest down, then run again."
+            % (value, plan.label, deadline.seconds, result.pid),
+            stuck_pid=result.pid,
+        )
+    if not result.ok:
+        raise SriovError(explain_errno(result.errno, result.message, plan.facts, value),
+                         errno=errno.errorcode.get(result.errno, result.errno))
+
+
+def _settle(host, deadline):
+    """``udevadm settle`` bounded by the deadline, when the host has udevadm."""
+    seconds = int(deadline.remaining())
+    if seconds < 1:
+        return
+    for directory in ("/usr/bin", "/bin", "/usr/sbin", "/sbin"):
+        if host.exists(directory, "udevadm"):
+            host.run(["udevadm", "settle", "--timeout=%d" % seconds], check=False)
+            return
+
+
+def _vfs_ready(host, address, target, autoprobe):
+    """(links, missing netdevs) for the PF now."""
+    vfs = vf_addresses(host, address)
+    missing = []
+    if autoprobe:
+        for index, vf in vfs.items():
+            if not host.listdir(PCI_DEVICES, str(vf), "net"):
+                missing.append(index)
+    return len(vfs), missing
+
+
+def wait_for_vfs(host, plan, deadline, sleep=time.sleep):
+    """Wait (bounded) for every virtfnN link and, with autoprobe on, every VF netdev.
+
+    Returns a list of warnings (netdevs that did not appear). Fewer VFs than asked is a failure.
+    """
+    _settle(host, deadline)
+    autoprobe = plan.autoprobe_after if plan.autoprobe_after is not None else plan.autoprobe_before
+    while True:
+        links, missing = _vfs_ready(host, plan.address, plan.target, autoprobe)
+        if links >= plan.target and not missing:
+            break
+        if deadline.expired():
+            break
+        sleep(POLL_INTERVAL)
+    numvfs = host.read_int(PCI_DEVICES, str(plan.address), "sriov_numvfs", default=0)
+    if numvfs < plan.target or links < plan.target:
+        raise SriovError(
+            "Asked for %d VFs on PF %s but driver %s enabled %d (sriov_numvfs reads %d, %d virtfn "
+            "links after %d s). The driver accepted the write and created fewer VFs: see the "
+            "kernel log (dmesg) for its reason (firmware limits, queues, interrupt vectors)."
+            % (plan.target, plan.label, plan.facts.get("driver"), min(numvfs, links), numvfs, links,
+               deadline.seconds),
+            numvfs=numvfs,
+        )
+    warnings = []
+    if missing:
+        warnings.append(
+            "VF(s) %s of PF %s have no host network interface after %d s although "
+            "sriov_drivers_autoprobe is on: the VF driver may not be installed or still probing."
+            % (", ".join(str(i) for i in missing), plan.label, deadline.seconds)
+        )
+    return warnings
+
+
+def apply_numvfs(host, plan, writer=None, timeout=DEFAULT_TIMEOUT, clock=time.monotonic, sleep=time.sleep):
+    """Carry out a plan (the caller has already checked usage). Returns a list of warnings."""
+    writer = writer or SubprocessWriter()
+    deadline = _Deadline(timeout, clock)
+    warnings = []
+    if plan.autoprobe_change:
+        path = host.path(PCI_DEVICES, str(plan.address), "sriov_drivers_autoprobe")
+        try:
+            with open(path, "w") as handle:
+                handle.write("%d\n" % int(plan.autoprobe_after))
+        except (IOError, OSError) as exc:
+            raise SriovError("Cannot set sriov_drivers_autoprobe of PF %s: %s" % (plan.label, exc))
+    if plan.link_up_needed:
+        host.run(["ip", "link", "set", "dev", plan.facts["netdev"], "up"])
+    if plan.count_change:
+        if plan.before > 0:
+            _bounded_write(host, plan, 0, writer, deadline)
+        if plan.target > 0:
+            _bounded_write(host, plan, plan.target, writer, deadline)
+            warnings.extend(wait_for_vfs(host, plan, deadline, sleep=sleep))
+    return warnings
+
+
+def describe(host, address, usage=None, warnings=None):
+    """The PF in the shared return shape (docs/architecture.md), VFs included."""
+    try:
+        from ansible_collections.virt.sriov.plugins.module_utils._inventory import describe_pf
+    except ImportError:  # pragma: no cover - the inventory helper ships with the collection
+        describe_pf = None
+    if describe_pf is not None:
+        return describe_pf(host, address, usage=usage, warnings=warnings)
+    facts = read_pf(host, address)
+    facts["vfs"] = read_vfs(host, address)
+    return facts
+
+
+def manage_vfs(host, params, check_mode=False, writer=None, usage_loader=None, clock=time.monotonic,
+               sleep=time.sleep):
+    """Everything sriov_vfs does. ``params``: the module's parameters. Returns the result dict."""
+    timeout = params.get("timeout", DEFAULT_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
+        raise SriovError("Invalid timeout %r: expected a whole number of seconds >= 1." % (timeout,))
+    plan = plan_numvfs(
+        host,
+        pf=params.get("pf"),
+        pci_address=params.get("pci_address"),
+        num_vfs=params.get("num_vfs"),
+        state=params.get("state", "present"),
+        drivers_autoprobe=params.get("drivers_autoprobe"),
+        link_up=params.get("link_up", True),
+    )
+    usage, usage_warning = (usage_loader(host) if usage_loader else (None, None))
+    warnings = []
+    busy = []
+    if plan.removes_vfs:
+        if usage_warning:
+            warnings.append(usage_warning)
+        busy = check_removal_allowed(host, plan, usage, force=params.get("force", False))
+        if busy:
+            warnings.append("force=true: removing VFs that are in use: %s" % ", ".join(
+                "VF %d (%s)" % (b["index"], b["pci_address"]) for b in busy))
+    tracker = ChangeTracker()
+    tracker.add("numvfs", plan.before, plan.target)
+    if plan.autoprobe_after is not None:
+        tracker.add("drivers_autoprobe", plan.autoprobe_before, plan.autoprobe_after)
+    if plan.link_up_needed:
+        tracker.add("link", "down", "up")
+    if plan.changed and not check_mode:
+        warnings.extend(apply_numvfs(host, plan, writer=writer, timeout=timeout, clock=clock, sleep=sleep))
+        if plan.count_change and usage is not None:
+            # The VF addresses changed: rescan so used_by/networks describe the new VFs.
+            usage, _ignored = usage_loader(host)
+    pf_data = describe(host, plan.address, usage=usage, warnings=warnings)
+    return {
+        "changed": plan.changed,
+        "pf": pf_data,
+        "vfs": pf_data.get("vfs", []),
+        "numvfs_before": plan.before,
+        "numvfs_after": plan.target if check_mode else pf_data.get("numvfs"),
+        "actions": plan.actions(),
+        "vfs_in_use": busy,
+        "warnings": warnings,
+        "diff": tracker.diff(),
+    }
+
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "NumvfsPlan",
+    "SubprocessWriter",
+    "WriteResult",
+    "apply_numvfs",
+    "check_removal_allowed",
+    "describe",
+    "explain_errno",
+    "find_vf_users",
+    "gather_usage",
+    "manage_vfs",
+    "parse_num_vfs",
+    "plan_numvfs",
+    "resolve_count",
+    "wait_for_vfs",
+]

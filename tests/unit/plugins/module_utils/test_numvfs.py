@@ -1,0 +1,318 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) virt.sriov contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import os
+import time
+
+import pytest
+
+from ansible_collections.virt.sriov.plugins.module_utils import _numvfs
+from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
+
+PF1 = "0000:01:00.0"
+PF2 = "0000:02:00.0"
+
+
+class FakeWriter(object):
+    """Stands in for SubprocessWriter: applies the kernel's rules to the fake tree.
+
+    ``fail``: {value: errno} to refuse a write; ``hang``: values whose write never returns;
+    ``partial``: {value: count actually enabled}.
+    """
+
+    def __init__(self, fake, fail=None, hang=(), partial=None, vf_driver=True):
+        self.fake = fake
+        self.fail = fail or {}
+        self.hang = set(hang)
+        self.partial = partial or {}
+        self.vf_driver = vf_driver
+        self.writes = []
+
+    def __call__(self, path, value, timeout):
+        number = int(value)
+        self.writes.append(number)
+        pf = os.path.basename(os.path.dirname(path))
+        if number in self.hang:
+            return _numvfs.WriteResult(timed_out=True, pid=4242)
+        if number in self.fail:
+            code = self.fail[number]
+            return _numvfs.WriteResult(err=code, message=os.strerror(code))
+        current = int(self.fake.read("sys/bus/pci/devices/%s/sriov_numvfs" % pf))
+        total = int(self.fake.read("sys/bus/pci/devices/%s/sriov_totalvfs" % pf))
+        if number > total:
+            return _numvfs.WriteResult(err=errno.ERANGE, message="Numerical result out of range")
+        if current and number and current != number:
+            return _numvfs.WriteResult(err=errno.EBUSY, message="Device or resource busy")
+        self.fake.set_numvfs(pf, self.partial.get(number, number), vf_driver=self.vf_driver)
+        return _numvfs.WriteResult(ok=True)
+
+
+class Clock(object):
+    """A fake monotonic clock that advances on sleep()."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def no_commands(argv, **kwargs):
+    raise AssertionError("unexpected command %r" % (argv,))
+
+
+@pytest.mark.parametrize("value, expected", [
+    (0, 0), (4, 4), ("4", 4), (" 7 ", 7), ("max", "max"), ("MAX", "max"), ("+3", 3),
+])
+def test_parse_num_vfs_valid(value, expected):
+    assert _numvfs.parse_num_vfs(value) == expected
+
+
+@pytest.mark.parametrize("value", [-1, "-2", "4.5", 4.0, True, None, "four", "", "4\n5", [4], "\u0663"])
+def test_parse_num_vfs_invalid(value):
+    with pytest.raises(SriovError) as info:
+        _numvfs.parse_num_vfs(value)
+    assert "num_vfs" in info.value.msg and "'max'" in info.value.msg
+
+
+def test_plan_same_count_no_change(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    plan = _numvfs.plan_numvfs(fake.host(), pf="enp1s0", num_vfs=4)
+    assert not plan.changed
+    assert plan.actions() == []
+
+
+def test_plan_max_and_absent(fake):
+    fake.add_pf(PF1, "enp1s0", totalvfs=7, numvfs=2)
+    plan = _numvfs.plan_numvfs(fake.host(), pci_address="01:00.0", num_vfs="max")
+    assert (plan.before, plan.target) == (2, 7)
+    assert plan.actions() == ["write 0 to sriov_numvfs (remove 2 VFs)", "write 7 to sriov_numvfs"]
+    plan = _numvfs.plan_numvfs(fake.host(), pf="enp1s0", state="absent")
+    assert plan.target == 0 and plan.removes_vfs
+
+
+def test_plan_above_totalvfs_names_limit(fake):
+    fake.add_pf(PF1, "enp1s0", totalvfs=7)
+    with pytest.raises(SriovError) as info:
+        _numvfs.plan_numvfs(fake.host(), pf="enp1s0", num_vfs=8)
+    assert "at most 7" in info.value.msg and "enp1s0" in info.value.msg
+
+
+def test_plan_vf_given_as_pf(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=2)
+    with pytest.raises(SriovError) as info:
+        _numvfs.plan_numvfs(fake.host(), pf="enp1s0v0", num_vfs=2)
+    assert "virtual function of PF 0000:01:00.0" in info.value.msg
+
+
+@pytest.mark.parametrize("name", ["nope0", 'en"p1', "enp1s0\nx", "a/b"])
+def test_plan_unknown_or_bad_pf(fake, name):
+    fake.add_pf(PF1, "enp1s0")
+    with pytest.raises(SriovError) as info:
+        _numvfs.plan_numvfs(fake.host(), pf=name, num_vfs=2)
+    assert repr(name) in info.value.msg
+
+
+def test_plan_no_driver_enoent(fake):
+    fake.add_pf(PF1, "enp1s0", driver=False)
+    with pytest.raises(SriovError) as info:
+        _numvfs.plan_numvfs(fake.host(), pf="enp1s0", num_vfs=2)
+    assert "no driver bound" in info.value.msg
+
+
+def test_plan_link_up(fake):
+    fake.add_pf(PF1, "enp1s0", operstate="down")
+    fake.write("sys/class/net/enp1s0/flags", "0x1002\n")
+    plan = _numvfs.plan_numvfs(fake.host(), pf="enp1s0", num_vfs=2)
+    assert plan.link_up_needed
+    assert not _numvfs.plan_numvfs(fake.host(), pf="enp1s0", num_vfs=2, link_up=False).link_up_needed
+    fake.write("sys/class/net/enp1s0/flags", "0x1003\n")
+    assert not _numvfs.plan_numvfs(fake.host(), pf="enp1s0", num_vfs=2).link_up_needed
+
+
+def test_apply_zero_first_then_n(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    host = fake.host()
+    plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=2)
+    writer = FakeWriter(fake)
+    clock = Clock()
+    warnings = _numvfs.apply_numvfs(host, plan, writer=writer, clock=clock, sleep=clock.sleep)
+    assert writer.writes == [0, 2]
+    assert warnings == []
+    assert fake.read("sys/bus/pci/devices/%s/sriov_numvfs" % PF1).strip() == "2"
+
+
+def test_apply_from_zero_writes_once(fake):
+    fake.add_pf(PF1, "enp1s0")
+    host = fake.host()
+    writer = FakeWriter(fake)
+    _numvfs.apply_numvfs(host, _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=3), writer=writer)
+    assert writer.writes == [3]
+
+
+@pytest.mark.parametrize("code, needle", [
+    (errno.ERANGE, "limit of 7"),
+    (errno.ENOENT, "does not support SR-IOV"),
+    (errno.EBUSY, "only through 0"),
+    (errno.EPERM, "assigned to a guest"),
+    (errno.ENOMEM, "pci=realloc"),
+    (errno.ENOSPC, "no resources left"),
+    (errno.EIO, "refused the write"),
+])
+def test_apply_errno_explained(fake, code, needle):
+    fake.add_pf(PF1, "enp1s0")
+    host = fake.host()
+    plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=3)
+    with pytest.raises(SriovError) as info:
+        _numvfs.apply_numvfs(host, plan, writer=FakeWriter(fake, fail={3: code}))
+    assert needle in info.value.msg
+    assert errno.errorcode[code] in info.value.msg
+    assert "enp1s0 (0000:01:00.0)" in info.value.msg
+
+
+def test_apply_stuck_write(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    host = fake.host()
+    plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=2)
+    with pytest.raises(SriovError) as info:
+        _numvfs.apply_numvfs(host, plan, writer=FakeWriter(fake, hang={0}), timeout=5)
+    assert "stuck" in info.value.msg and "guest" in info.value.msg and "enp1s0" in info.value.msg
+    assert info.value.details["stuck_pid"] == 4242
+
+
+def test_apply_driver_enables_fewer(fake):
+    fake.add_pf(PF1, "enp1s0")
+    host = fake.host()
+    plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=6)
+    clock = Clock()
+    with pytest.raises(SriovError) as info:
+        _numvfs.apply_numvfs(host, plan, writer=FakeWriter(fake, partial={6: 3}), timeout=5,
+                             clock=clock, sleep=clock.sleep)
+    assert "Asked for 6 VFs" in info.value.msg and "enabled 3" in info.value.msg
+    assert clock.now - 1000.0 <= 6  # bounded by the timeout, not forever
+
+
+def test_apply_missing_netdevs_warns_bounded(fake):
+    fake.add_pf(PF1, "enp1s0")
+    host = fake.host()
+    plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=2)
+    clock = Clock()
+    warnings = _numvfs.apply_numvfs(host, plan, writer=FakeWriter(fake, vf_driver=False), timeout=3,
+                                    clock=clock, sleep=clock.sleep)
+    assert len(warnings) == 1 and "no host network interface" in warnings[0]
+    # with autoprobe off no netdev is expected
+    fake.set_numvfs(PF1, 0)
+    plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=2, drivers_autoprobe=False)
+    warnings = _numvfs.apply_numvfs(host, plan, writer=FakeWriter(fake, vf_driver=False), timeout=3,
+                                    clock=clock, sleep=clock.sleep)
+    assert warnings == []
+    assert fake.read("sys/bus/pci/devices/%s/sriov_drivers_autoprobe" % PF1).strip() == "0"
+
+
+def test_apply_runs_udevadm_settle_and_link_up(fake):
+    fake.add_pf(PF1, "enp1s0", operstate="down")
+    fake.write("sys/class/net/enp1s0/flags", "0x1002\n")
+    fake.write("usr/bin/udevadm", "")
+    calls = []
+
+    def commands(argv, **kwargs):
+        calls.append(argv)
+        return 0, "", ""
+
+    host = fake.host(run_command=commands)
+    plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=2)
+    _numvfs.apply_numvfs(host, plan, writer=FakeWriter(fake), timeout=30)
+    assert calls[0] == ["ip", "link", "set", "dev", "enp1s0", "up"]
+    assert calls[1][:2] == ["udevadm", "settle"]
+
+
+def test_find_vf_users_sysfs_and_libvirt(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    vf1 = fake.vf_address(PF1, 1)
+    fake.bind_vfio(vf1)
+
+    class Usage(object):
+        def holders(self, address):
+            return ["domain guestVM (running)"] if str(address) == fake.vf_address(PF1, 2) else []
+
+    busy = _numvfs.find_vf_users(fake.host(), PF1, Usage())
+    assert [b["index"] for b in busy] == [1, 2]
+    assert "vfio-pci" in busy[0]["users"][0]
+    plan = _numvfs.plan_numvfs(fake.host(), pf="enp1s0", num_vfs=2)
+    with pytest.raises(SriovError) as info:
+        _numvfs.check_removal_allowed(fake.host(), plan, Usage())
+    assert "VF 1 (%s)" % vf1 in info.value.msg and "guestVM" in info.value.msg
+    assert len(_numvfs.check_removal_allowed(fake.host(), plan, Usage(), force=True)) == 2
+
+
+def test_subprocess_writer_real_file(tmp_path):
+    target = tmp_path / "sriov_numvfs"
+    target.write_text("0\n")
+    result = _numvfs.SubprocessWriter()(str(target), "4\n", 10)
+    assert result.ok and target.read_text() == "4\n"
+
+
+def test_subprocess_writer_errno(tmp_path):
+    result = _numvfs.SubprocessWriter()(str(tmp_path / "missing" / "sriov_numvfs"), "4\n", 10)
+    assert not result.ok and result.errno == errno.ENOENT
+
+
+def test_subprocess_writer_hang_is_bounded(tmp_path):
+    fifo = str(tmp_path / "fifo")
+    os.mkfifo(fifo)  # opening a FIFO for writing blocks until a reader comes: a stuck write
+    start = time.monotonic()
+    result = _numvfs.SubprocessWriter()(fifo, "0\n", 0.5)
+    assert result.timed_out and result.pid
+    assert time.monotonic() - start < 5
+    # release the abandoned child
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    time.sleep(0.2)
+    os.close(fd)
+
+
+def test_manage_vfs_check_mode_predicts(fake):
+    fake.add_pf(PF1, "enp1s0")
+    writer = FakeWriter(fake)
+    result = _numvfs.manage_vfs(fake.host(no_commands), {"pf": "enp1s0", "num_vfs": 4}, check_mode=True,
+                                writer=writer)
+    assert result["changed"] and result["numvfs_after"] == 4 and result["numvfs_before"] == 0
+    assert writer.writes == []
+    assert result["diff"] == {"before": {"numvfs": 0}, "after": {"numvfs": 4}}
+
+
+def test_manage_vfs_refusal_in_check_mode_too(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=2)
+    fake.bind_vfio(fake.vf_address(PF1, 0))
+    writer = FakeWriter(fake)
+    with pytest.raises(SriovError):
+        _numvfs.manage_vfs(fake.host(), {"pf": "enp1s0", "num_vfs": 4}, check_mode=True, writer=writer,
+                           usage_loader=lambda h: (None, "no libvirt"))
+    assert writer.writes == []
+
+
+@pytest.mark.parametrize("timeout", [0, -5, True, "10"])
+def test_manage_vfs_bad_timeout(fake, timeout):
+    fake.add_pf(PF1, "enp1s0")
+    with pytest.raises(SriovError) as info:
+        _numvfs.manage_vfs(fake.host(), {"pf": "enp1s0", "num_vfs": 4, "timeout": timeout})
+    assert "timeout" in info.value.msg
+
+
+def test_gather_usage_without_daemon_is_a_warning(fake, monkeypatch):
+    def broken(uri, read_only=False):
+        raise SriovError("Cannot connect to libvirt at URI 'x'.")
+
+    monkeypatch.setattr(_numvfs, "open_connection", broken)
+    monkeypatch.setattr(_numvfs, "HAS_LIBVIRT", True)
+    usage, warning = _numvfs.gather_usage(fake.host(), "x")
+    assert usage is None and "Cannot connect" in warning

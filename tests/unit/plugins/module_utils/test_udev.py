@@ -1,0 +1,164 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) virt.sriov contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.virt.sriov.plugins.module_utils import _udev
+from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
+from ansible_collections.virt.sriov.plugins.module_utils._sysfs import read_pf
+
+PF1 = "0000:01:00.0"
+
+
+def rule_line(text):
+    return [line for line in text.splitlines() if line and not line.startswith("#")]
+
+
+@pytest.mark.parametrize("kwargs, selector", [
+    ({}, 'KERNELS=="0000:01:00.0"'),
+    ({"match": "mac", "mac": "52:54:00:AA:00:01"}, 'ATTR{address}=="52:54:00:aa:00:01"'),
+    ({"match": "driver", "driver": "ixgbe"}, 'ENV{ID_NET_DRIVER}=="ixgbe"'),
+])
+def test_render_rule_forms(kwargs, selector):
+    text = _udev.render_rule("01:00.0", 4, **kwargs)
+    assert rule_line(text) == [
+        'ACTION=="add", SUBSYSTEM=="net", %s, ATTR{device/sriov_numvfs}=="0", '
+        'ATTR{device/sriov_numvfs}="4"' % selector
+    ]
+    assert text.startswith(_udev.MARKER)
+    _udev.validate_rule_text(text)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"match": "mac", "mac": '52:54:00:aa:00:01", RUN+="/bin/sh'},
+    {"match": "mac", "mac": "52:54:00:aa:00"},
+    {"match": "driver", "driver": 'igb", RUN+="x'},
+    {"match": "driver", "driver": "igb\nRUN"},
+    {"match": "bogus"},
+])
+def test_render_rule_rejects_bad_tokens(kwargs):
+    with pytest.raises(SriovError):
+        _udev.render_rule(PF1, 4, **kwargs)
+
+
+@pytest.mark.parametrize("count", [0, -1, True, "4"])
+def test_render_rule_rejects_bad_count(count):
+    with pytest.raises(SriovError):
+        _udev.render_rule(PF1, count)
+
+
+@pytest.mark.parametrize("text", [
+    "",
+    'ACTION=="add", SUBSYSTEM=="net", KERNELS=="x", ATTR{device/sriov_numvfs}="4"\n',  # no guard
+    'ACTION=="add", SUBSYSTEM=="net", KERNELS=="x", ATTR{device/sriov_numvfs}=="0", ATTR{device/sriov_numvfs}="4", RUN+="/bin/sh"\n',
+    'ACTION=="add", SUBSYSTEM=="net", KERNELS=="x", ATTR{device/sriov_numvfs}=="0", ATTR{device/sriov_numvfs}="x"\n',
+    'ACTION=="add", SUBSYSTEM=="net", KERNELS=="x", ATTR{device/sriov_numvfs}=="0", ATTR{device/sriov_numvfs}="4" junk\n',
+    'ACTION=="add", SUBSYSTEM=="net", KERNELS=="x", ATTR{device/sriov_numvfs}=="0", ATTR{device/sriov_numvfs}="4"\nACTION=="add"\n',
+    'ACTION=="remove", SUBSYSTEM=="net", KERNELS=="x", ATTR{device/sriov_numvfs}=="0", ATTR{device/sriov_numvfs}="4"\n',
+    'ACTION=="add", SUBSYSTEM=="net", ATTR{device/sriov_numvfs}=="0", ATTR{device/sriov_numvfs}="4"\n',  # no selector
+])
+def test_validate_rule_text_rejects(text):
+    with pytest.raises(SriovError):
+        _udev.validate_rule_text(text)
+
+
+@pytest.mark.parametrize("path", [
+    "/etc/udev/rules.d/99-mine.rules",
+    "/run/udev/rules.d/82-x:y.rules",
+])
+def test_valid_paths(path):
+    assert _udev.validate_rule_path(path) == path
+
+
+@pytest.mark.parametrize("path", [
+    "/etc/passwd",
+    "/etc/udev/rules.d/../x.rules",
+    "/etc/udev/rules.d/sub/x.rules",
+    "etc/udev/rules.d/x.rules",
+    "/etc/udev/rules.d/x.conf",
+    "/etc/udev/rules.d/.hidden.rules",
+    "/etc/udev/rules.d/a b.rules",
+    "/etc/udev/rules.d//x.rules",
+    "/usr/lib/udev/rules.d/x.rules",
+])
+def test_invalid_paths(path):
+    with pytest.raises(SriovError) as info:
+        _udev.validate_rule_path(path)
+    assert repr(path) in info.value.msg
+
+
+def test_default_rule_path():
+    assert _udev.default_rule_path("pci_0000_01_00_0") == \
+        "/etc/udev/rules.d/82-virt-sriov-numvfs-0000:01:00.0.rules"
+
+
+def test_other_owners(fake):
+    fake.add_pf(PF1, "enp1s0", mac="52:54:00:aa:00:01")
+    fake.add_pf("0000:02:00.0", "enp2s0", mac="52:54:00:aa:00:02")
+    own = _udev.default_rule_path(PF1)
+    other = _udev.default_rule_path("0000:02:00.0")
+    fake.write(own, _udev.render_rule(PF1, 4))
+    fake.write(other, _udev.render_rule("0000:02:00.0", 4))  # names another PF: not an owner
+    fake.write("etc/udev/rules.d/70-guide.rules",
+               'ACTION=="add", SUBSYSTEM=="net", ENV{ID_NET_DRIVER}=="igb", ATTR{device/sriov_numvfs}="2"\n')
+    fake.write("etc/udev/rules.d/71-other-driver.rules",
+               'ACTION=="add", SUBSYSTEM=="net", ENV{ID_NET_DRIVER}=="ixgbe", ATTR{device/sriov_numvfs}="2"\n')
+    fake.write("etc/NetworkManager/system-connections/p1.nmconnection",
+               "[connection]\nid=p1\ninterface-name=enp1s0\n\n[sriov]\ntotal-vfs=8\n")
+    fake.write("etc/NetworkManager/system-connections/p2.nmconnection",
+               "[connection]\nid=p2\ninterface-name=enp2s0\n\n[sriov]\ntotal-vfs=8\n")
+    fake.write("etc/systemd/network/10-sriov.link",
+               "[Match]\nPath=pci-0000:01:00.0\n\n[SR-IOV]\n\n[Link]\nSR-IOVVirtualFunctions=8\n")
+    fake.write("etc/systemd/network/11-other.link",
+               "[Match]\nMACAddress=52:54:00:aa:00:02\n\n[Link]\nSR-IOVVirtualFunctions=8\n")
+    fake.write("etc/modprobe.d/igb.conf", "options igb max_vfs=7\n")
+    fake.write("sys/module/igb/parameters/max_vfs", "0\n")
+    host = fake.host()
+    found = _udev.find_other_owners(host, read_pf(host, PF1), own)
+    text = "\n".join(found)
+    assert "70-guide.rules:1" in text
+    assert "71-other-driver" not in text and other not in text and own not in text
+    assert "p1.nmconnection" in text and "p2.nmconnection" not in text
+    assert "10-sriov.link" in text and "11-other.link" not in text
+    assert "igb.conf:1 sets max_vfs" in text
+    assert "module parameter" not in text
+    assert len(found) == 4
+
+
+def test_udevadm_verify_only_on_new_systemd(fake):
+    fake.write("usr/bin/udevadm", "")
+    calls = []
+
+    def commands(version):
+        def run(argv, **kwargs):
+            calls.append(argv)
+            if argv[1] == "--version":
+                return 0, "%s\n" % version, ""
+            if argv[1] == "verify":
+                return 1, "", "bad rule"
+            raise AssertionError(argv)
+        return run
+
+    assert _udev.udevadm_verify(fake.host(commands("252")), "x") is False
+    with pytest.raises(SriovError) as info:
+        _udev.udevadm_verify(fake.host(commands("255 (255.4-1ubuntu8)")), "x")
+    assert "bad rule" in info.value.msg
+    assert calls[-1][:3] == ["udevadm", "verify", "--resolve-names=never"]
+
+
+def test_write_atomic_mode(fake):
+    import os
+    import stat
+
+    path = "/etc/udev/rules.d/82-x.rules"
+    _udev.write_atomic(fake.host(), path, "text\n")
+    full = fake.p(path)
+    assert fake.read(path) == "text\n"
+    assert stat.S_IMODE(os.stat(full).st_mode) == 0o644
+    assert os.listdir(os.path.dirname(full)) == ["82-x.rules"]
