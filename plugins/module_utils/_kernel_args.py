@@ -16,8 +16,9 @@ Back ends (``BACKENDS``):
     -o /boot/grub/grub.cfg``) regenerates the boot menu when the drop-in changed or when
     ``/boot/grub/grub.cfg`` does not carry the result yet. The resulting arguments are computed
     from ``/etc/default/grub`` and every ``/etc/default/grub.d/*.cfg`` by a conservative reader
-    of the two ``GRUB_CMDLINE_LINUX*`` assignments (no shell runs). Arguments to remove that
-    are set outside the drop-in are not edited: the module fails and names the file.
+    of the two ``GRUB_CMDLINE_LINUX*`` assignments (no shell runs). An argument to remove that
+    is set outside the drop-in (in ``/etc/default/grub`` or another drop-in) is removed from
+    the value of the line that sets it, token by token; the rest of that file stays as it was.
 ``rpm_ostree``
     ostree hosts (``/run/ostree-booted``): ``rpm-ostree kargs`` reads, ``rpm-ostree kargs
     --append-if-missing=... --delete-if-present=...`` changes the next deployment.
@@ -366,7 +367,7 @@ def _parse_shell_value(raw, env, where, origin):
     Accepts one double-quoted string (expanding only $GRUB_CMDLINE_LINUX and
     $GRUB_CMDLINE_LINUX_DEFAULT, each separated from other text by whitespace), one
     single-quoted string or one plain word, optionally followed by whitespace and a comment.
-    ``env`` maps the two variables to lists of (token, origin file). Returns such a list:
+    ``env`` maps the two variables to lists of (token, origin). Returns such a list:
     expanded tokens keep their origin, literal ones get ``origin``.
     """
     text = raw.rstrip()
@@ -414,8 +415,8 @@ def _parse_shell_value(raw, env, where, origin):
 def evaluate_grub_files(files):
     """Simulate sourcing ``files`` [(path, text or None)] for the two cmdline variables.
 
-    Returns ``{"GRUB_CMDLINE_LINUX": [(token, path), ...], "GRUB_CMDLINE_LINUX_DEFAULT": [...]}``:
-    each token with the file that put it there. Raises GrubConfigError for an assignment the
+    Returns ``{"GRUB_CMDLINE_LINUX": [(token, (path, line)), ...], "GRUB_CMDLINE_LINUX_DEFAULT": [...]}``:
+    each token with the file and line that put it there. Raises GrubConfigError for an assignment the
     reader does not understand (it never guesses).
     """
     env = dict((name, []) for name in _CMDLINE_VARS)
@@ -436,12 +437,44 @@ def evaluate_grub_files(files):
                 continue
             var, raw = match.group(1), match.group(2)
             try:
-                env[var] = _parse_shell_value(raw, env, where, path)
+                env[var] = _parse_shell_value(raw, env, where, (path, number))
             except GrubConfigError as exc:
                 raise GrubConfigError(
                     "%s Write a literal value (\"...\" or '...'), which may start with $%s."
                     % (exc.msg, var), file=path, line=number)
     return env
+
+
+def remove_tokens_from_line(line, tokens):
+    """Remove each of ``tokens`` once from the literal value of a ``GRUB_CMDLINE_LINUX*=`` line.
+
+    Only the value's text changes (one adjacent space goes with each token); the quoting, any
+    ``$GRUB_CMDLINE_LINUX`` reference and a trailing comment stay. Raises GrubConfigError when a
+    token is not found as a whole word.
+    """
+    match = _ASSIGN_RE.match(line)
+    if not match:
+        raise GrubConfigError("not an assignment: %r" % line)
+    start = match.start(2)
+    raw = match.group(2)
+    if raw[:1] in ("'", '"'):
+        body_start = start + 1
+        body_end = line.index(raw[0], body_start)
+    else:
+        word = raw.split(None, 1)[0] if raw.strip() else ""
+        body_start, body_end = start, start + len(word)
+    body = line[body_start:body_end]
+    for token in tokens:
+        pattern = re.compile(r"(^|\s)" + re.escape(token) + r"(?=\s|$)")
+        found = pattern.search(body)
+        if not found:
+            raise GrubConfigError("%r not found in %r" % (token, line))
+        begin, end = found.start(), found.end()
+        if found.group(1):  # drop the space before the token
+            body = body[:begin] + body[end:]
+        else:  # token at the start: drop the space after it
+            body = (body[end + 1:] if body[end:end + 1].isspace() else body[end:])
+    return line[:body_start] + body + line[body_end:]
 
 
 def parse_grub_cfg_default_args(text):
@@ -486,15 +519,14 @@ class GrubDropinBackend(object):
         return [GRUB_DROPIN_DIR + "/" + name for name in self.host.listdir(GRUB_DROPIN_DIR)
                 if name.endswith(".cfg")]
 
-    def _files(self, dropin_text):
-        """The files in sourcing order, with our drop-in's text replaced by ``dropin_text``."""
-        files = [(GRUB_DEFAULT_FILE, self._read_text(GRUB_DEFAULT_FILE))]
+    def _files(self, overrides):
+        """The files in sourcing order as (path, text); ``overrides`` maps paths to new texts."""
         paths = self._dropin_paths()
         if GRUB_DROPIN_PATH not in paths:
             paths = sorted(paths + [GRUB_DROPIN_PATH])
-        for path in paths:
-            text = dropin_text if path == GRUB_DROPIN_PATH else self._read_text(path)
-            files.append((path, text))
+        files = []
+        for path in [GRUB_DEFAULT_FILE] + paths:
+            files.append((path, overrides[path] if path in overrides else self._read_text(path)))
         return files
 
     @staticmethod
@@ -510,7 +542,7 @@ class GrubDropinBackend(object):
             env = evaluate_grub_files([(GRUB_DROPIN_PATH, text)])
         except GrubConfigError:
             return []
-        return [t for t, _p in self._boot_args(env)]
+        return [t for t, _o in self._boot_args(env)]
 
     def update_command(self):
         if self._update_command:
@@ -530,36 +562,47 @@ class GrubDropinBackend(object):
             raise SriovError("%s does not exist: the grub_dropin back end needs GRUB's Debian-style "
                              "configuration." % GRUB_DEFAULT_FILE)
         old_text = self._read_text(GRUB_DROPIN_PATH)
-        env_before = evaluate_grub_files(self._files(old_text))
+        env_before = evaluate_grub_files(self._files({}))
         before_pairs = self._boot_args(env_before)
-        before = [t for t, _p in before_pairs]
+        before = [t for t, _o in before_pairs]
 
-        # Tokens that come from files the module does not own.
-        foreign = [(t, p) for t, p in before_pairs if p != GRUB_DROPIN_PATH]
-        foreign_tokens = [t for t, _p in foreign]
-        wanted_foreign = apply_request(foreign_tokens, present, absent)
-        blocked = [(t, p) for t, p in foreign if t not in wanted_foreign]
-        if blocked:
-            raise SriovError(
-                "Cannot remove %s: set in %s, which this module does not edit (it only manages %s). "
-                "Remove the argument there (GRUB_CMDLINE_LINUX or GRUB_CMDLINE_LINUX_DEFAULT), or "
-                "change present/absent."
-                % (", ".join(repr(t) for t, _p in blocked), ", ".join(sorted(set(p for _t, p in blocked))),
-                   GRUB_DROPIN_PATH),
-                blocked_args=[t for t, _p in blocked], files=sorted(set(p for _t, p in blocked)))
+        # Tokens from files the module does not own: removed from their line when they must go.
+        foreign = [(t, o) for t, o in before_pairs if o[0] != GRUB_DROPIN_PATH]
+        wanted_foreign = apply_request([t for t, _o in foreign], present, absent)
+        edits = {}  # path -> {line number: [tokens to remove]}
+        kept_foreign = []
+        for token, (path, number) in foreign:
+            if token in wanted_foreign:
+                kept_foreign.append(token)
+            else:
+                edits.setdefault(path, {}).setdefault(number, []).append(token)
+        overrides = {}
+        for path, lines in edits.items():
+            text = self._read_text(path)
+            split = text.splitlines(True)
+            for number, tokens in lines.items():
+                ending = split[number - 1][len(split[number - 1].rstrip("\r\n")):]
+                try:
+                    split[number - 1] = remove_tokens_from_line(split[number - 1].rstrip("\r\n"), tokens) + ending
+                except GrubConfigError:
+                    raise SriovError(
+                        "Cannot remove %s from %s line %d; remove it there by hand."
+                        % (" ".join(tokens), path, number), file=path, line=number)
+            overrides[path] = "".join(split)
 
         # Our drop-in: keep what it had (it owns those), minus absent, plus present not set elsewhere.
         own = apply_request(self._dropin_tokens(old_text), [], absent)
         wanted_names = set(arg_name(p) for p in present)
         own = [t for t in own if arg_name(t) not in wanted_names or t in present]
         for item in present:
-            if item not in foreign_tokens and item not in own:
+            if item not in kept_foreign and item not in own:
                 own.append(item)
         new_text = render_dropin(own)
-        env_after = evaluate_grub_files(self._files(new_text))
-        after = [t for t, _p in self._boot_args(env_after)]
+        overrides[GRUB_DROPIN_PATH] = new_text
+        env_after = evaluate_grub_files(self._files(overrides))
+        after = [t for t, _o in self._boot_args(env_after)]
         if not request_satisfied(after, present, absent):
-            overriding = [p for p in (p for p, _t in self._files(new_text)) if p > GRUB_DROPIN_PATH]
+            overriding = [p for p, _t in self._files(overrides) if p > GRUB_DROPIN_PATH]
             raise SriovError(
                 "Even with %s the GRUB configuration would not give %s: a drop-in read after it "
                 "overrides GRUB_CMDLINE_LINUX (%s)." % (
@@ -570,9 +613,11 @@ class GrubDropinBackend(object):
         grub_cfg_text = self._read_text(GRUB_CFG)
         cfg_args = parse_grub_cfg_default_args(grub_cfg_text)
         cfg_stale = cfg_args is not None and not request_satisfied(cfg_args, present, absent)
-        plan = Plan(self.name, before, after, file_changed or cfg_stale)
+        plan = Plan(self.name, before, after, file_changed or cfg_stale or bool(edits))
         plan.details["dropin_path"] = GRUB_DROPIN_PATH
         plan.details["grub_cfg_stale"] = cfg_stale
+        for path in sorted(edits):
+            plan.files.append((path, self._read_text(path), overrides[path]))
         if file_changed:
             plan.files.append((GRUB_DROPIN_PATH, old_text, new_text))
         if plan.changed:
@@ -590,17 +635,18 @@ class GrubDropinBackend(object):
             directory = os.path.dirname(full)
             if not os.path.isdir(directory):
                 os.makedirs(directory, 0o755)
+            mode = (os.stat(full).st_mode & 0o7777) if os.path.exists(full) else 0o644
             tmp = full + ".virt-sriov.tmp"
             with open(tmp, "w") as handle:
                 handle.write(new)
-            os.chmod(tmp, 0o644)
+            os.chmod(tmp, mode)
             os.rename(tmp, full)
         for argv in plan.commands:
             self.host.run(argv)
 
     def verify(self, present, absent):
-        env = evaluate_grub_files(self._files(self._read_text(GRUB_DROPIN_PATH)))
-        args = [t for t, _p in self._boot_args(env)]
+        env = evaluate_grub_files(self._files({}))
+        args = [t for t, _o in self._boot_args(env)]
         wrong = []
         if not request_satisfied(args, present, absent):
             wrong.append("/etc/default/grub + grub.d")

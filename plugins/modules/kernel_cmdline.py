@@ -26,8 +26,9 @@ description:
     It computes the resulting arguments from C(/etc/default/grub) and every
     C(/etc/default/grub.d/*.cfg) with a conservative reader of the C(GRUB_CMDLINE_LINUX) and
     C(GRUB_CMDLINE_LINUX_DEFAULT) assignments (no shell runs; an assignment it cannot read is an
-    error naming the file and line). It never edits C(/etc/default/grub) or other drop-ins: an
-    argument to remove that is set there makes the module fail and name the file. It runs
+    error naming the file and line). An argument to remove (from O(absent), or another value of a
+    name in O(present)) that is set in C(/etc/default/grub) or another drop-in is removed from the
+    value of the line that sets it, token by token; nothing else in that file changes. It runs
     C(update-grub) (or C(grub-mkconfig -o /boot/grub/grub.cfg)) only when the drop-in changed or
     C(/boot/grub/grub.cfg) does not carry the requested arguments in its first C(linux) line.
   - A name in O(present) replaces other values of the same name (C(intel_iommu=on) replaces
@@ -43,7 +44,7 @@ attributes:
   diff_mode:
     support: full
     details:
-      - Shows the persistent arguments before and after, and the drop-in file of the C(grub_dropin) back end.
+      - Shows the persistent arguments before and after and, for the C(grub_dropin) back end, every file it changes.
   idempotent:
     support: full
   platform:

@@ -169,8 +169,8 @@ def test_evaluate_grub_files_origins():
         ("/etc/default/grub", 'GRUB_CMDLINE_LINUX="a b"\n'),
         ("/etc/default/grub.d/50-x.cfg", 'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX c"\n'),
     ])
-    assert env["GRUB_CMDLINE_LINUX"] == [("a", "/etc/default/grub"), ("b", "/etc/default/grub"),
-                                         ("c", "/etc/default/grub.d/50-x.cfg")]
+    assert env["GRUB_CMDLINE_LINUX"] == [("a", ("/etc/default/grub", 1)), ("b", ("/etc/default/grub", 1)),
+                                         ("c", ("/etc/default/grub.d/50-x.cfg", 1))]
 
 
 def test_parse_grub_cfg_default_args():
@@ -317,14 +317,36 @@ def test_grub_dropin_replaces_own_value(debian):
     assert result["removed"] == ["intel_iommu=off"] and result["added"] == ["intel_iommu=on"]
 
 
-def test_grub_dropin_refuses_foreign_removal(debian):
-    debian.write("etc/default/grub", DEBIAN_GRUB.replace('"quiet"', '"quiet intel_iommu=off"'))
-    run = recorder()
-    with pytest.raises(SriovError) as err:
-        ka.manage_kernel_args(debian.host(run), present=["intel_iommu=on"])
-    assert "'intel_iommu=off'" in err.value.msg and "/etc/default/grub" in err.value.msg
-    assert err.value.details["files"] == ["/etc/default/grub"]
-    assert run.calls == [] and not os.path.exists(debian.p(DROPIN))
+def test_grub_dropin_edits_foreign_line_tokenwise(debian):
+    main = DEBIAN_GRUB.replace('"quiet"', '"intel_iommu=off quiet iommu=soft"  # keep me')
+    debian.write("etc/default/grub", main)
+    os.chmod(debian.p("etc/default/grub"), 0o600)
+    run = recorder({("/usr/sbin/update-grub",): update_grub_like(debian)})
+    check = ka.manage_kernel_args(debian.host(run), present=IOMMU, check_mode=True, want_diff=True)
+    assert check["changed"] is True and run.calls == []
+    assert [d["after_header"] for d in check["diff"]] == [
+        "persistent kernel arguments (grub_dropin)", "/etc/default/grub", "/etc/default/grub.d/99-virt-sriov.cfg"]
+    assert debian.read("etc/default/grub") == main
+    real = ka.manage_kernel_args(debian.host(run), present=IOMMU)
+    assert real["removed"] == ["intel_iommu=off", "iommu=soft"]
+    assert real["args_after"] == ["console=ttyS0,115200n8", "net.ifnames=1", "intel_iommu=on", "iommu=pt", "quiet"]
+    assert debian.read("etc/default/grub") == main.replace('"intel_iommu=off quiet iommu=soft"', '"quiet"')
+    assert oct(os.stat(debian.p("etc/default/grub")).st_mode & 0o777) == "0o600"
+    assert ka.manage_kernel_args(debian.host(run), present=IOMMU)["changed"] is False
+
+
+@pytest.mark.parametrize("line, tokens, expected", [
+    ('GRUB_CMDLINE_LINUX="a b c"', ["b"], 'GRUB_CMDLINE_LINUX="a c"'),
+    ('GRUB_CMDLINE_LINUX="a b c"', ["a"], 'GRUB_CMDLINE_LINUX="b c"'),
+    ('GRUB_CMDLINE_LINUX="a b c"', ["c"], 'GRUB_CMDLINE_LINUX="a b"'),
+    ('GRUB_CMDLINE_LINUX="a"', ["a"], 'GRUB_CMDLINE_LINUX=""'),
+    ("GRUB_CMDLINE_LINUX='ab a' # x", ["a"], "GRUB_CMDLINE_LINUX='ab' # x"),
+    ('GRUB_CMDLINE_LINUX=a.b', ["a.b"], 'GRUB_CMDLINE_LINUX='),
+    ('  export GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT x=1 x=1"', ["x=1", "x=1"],
+     '  export GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT"'),
+])
+def test_remove_tokens_from_line(line, tokens, expected):
+    assert ka.remove_tokens_from_line(line, tokens) == expected
 
 
 def test_grub_dropin_overridden_by_later_dropin(debian):
