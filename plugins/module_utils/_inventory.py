@@ -110,6 +110,7 @@ def load_vf_usage(host, uri, mode="auto", warnings=None):
         if warnings is not None:
             warnings.append(msg)
         return None
+    failure = None
     try:
         with _libvirt.open_connection(uri, read_only=True) as conn:
             return collect_vf_usage(conn, host)
