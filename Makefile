@@ -81,9 +81,10 @@ units: venv stage ## pytest tests/unit (ansible-core 2.19) with coverage of plug
 	$(call header,units: pytest tests/unit (ansible-core 2.19))
 	$(call UNITS_RUN,$(VENV)) --cov=plugins --cov-report=term
 
-lint: venv ## ansible-lint --offline, production profile
+lint: venv stage ## ansible-lint --offline, production profile (virt.sriov resolved from the stage)
 	$(call header,lint: ansible-lint (production profile))
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/ansible-lint --offline --profile production
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_ROOT) \
+		$(VENV)/bin/ansible-lint --offline --profile production
 
 changelog-lint: venv ## antsibull-changelog lint
 	$(call header,changelog-lint: antsibull-changelog)
