@@ -21,11 +21,20 @@ import subprocess
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 
 
-class Host(object):
-    """The managed host, seen through ``root`` (``/`` in production)."""
+# Test and benchmark aid: a host root other than / (a fake sysfs tree), read per Host, never
+# cached. Production leaves it unset.
+ROOT_ENV = "VIRT_SRIOV_HOST_ROOT"
 
-    def __init__(self, root="/", run_command=None):
-        self.root = root
+
+class Host(object):
+    """The managed host, seen through ``root``.
+
+    ``root`` defaults to the ``VIRT_SRIOV_HOST_ROOT`` environment variable when set (used by
+    the benchmarks to run many "hosts" on one machine against fake trees), else ``/``.
+    """
+
+    def __init__(self, root=None, run_command=None):
+        self.root = root or os.environ.get(ROOT_ENV) or "/"
         self._run_command = run_command
 
     def path(self, *parts):
