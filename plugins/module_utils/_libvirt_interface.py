@@ -651,6 +651,7 @@ def ensure_interface(conn, host, request, check_mode=False, clock=time.monotonic
         "mac_source": mac_source,
         "vf": str(vf) if vf is not None else None,
         "restarted": restart,
+        "active": bool(dom.isActive()),
         "diff": diff,
         "warnings": warnings,
     }
@@ -713,6 +714,7 @@ def ensure_interface(conn, host, request, check_mode=False, clock=time.monotonic
             shown = _describe_result(now[0], scope)
             break
     result["interface"] = shown if request["state"] == "present" else None
+    result["active"] = bool(dom.isActive())
     return result
 
 

@@ -253,6 +253,11 @@ restarted:
   returned: success
   type: bool
   sample: false
+active:
+  description: Whether the domain is running (after the change).
+  returned: success
+  type: bool
+  sample: true
 interface:
   description:
     - The interface as libvirt now shows it (live when the domain runs, else persistent); in check mode the

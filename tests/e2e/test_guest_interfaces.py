@@ -1,0 +1,216 @@
+"""End-to-end proof of libvirt_hostdev_interface and the guest_interfaces role in the lab.
+
+One playbook carries the whole proof (each Ansible task costs seconds under TCG):
+
+1. PF down -> attaching to the running guestVM is refused, saying so; VLAN + 802.1Qbh refused before
+   libvirt is touched; check mode on a fresh domain (guestVM2) changes nothing.
+2. guestVM (running): VF 1 of enp1s0 by PCI address, MAC 52:54:00:6d:90:02, VLAN 42 - the four steps
+   check/apply/check/apply; `ip link show enp1s0` shows the MAC and `vlan 42` on VF 1; the persistent
+   XML holds it and nothing else changed.
+3. The same VF for guestVM2: refused, naming guestVM.
+4. Role: guestVM2 (stopped) gets an interface on the hostdev pool network: config only; started, it
+   gets a VF; a second role run changes nothing.
+5. Detach from guestVM: the persistent definition loses it at once; the OS-less guest never
+   acknowledges the PCIe unplug, so the module reports that after its bounded wait; once the guest
+   is shut off the VF is back on igbvf and a re-run changes nothing.
+
+The teardown puts the lab back as it found it (VF count, PF link state, no extra domain/network).
+"""
+import xml.etree.ElementTree as ET
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+VIRSH = "virsh -c qemu:///system"
+PF = "enp1s0"
+SYSFS = f"/sys/class/net/{PF}/device/sriov_numvfs"
+VF1 = "0000:01:10.2"
+NET = "gi-pool"
+GUEST2 = "guestVM2"
+GUEST2_UUID = "0b6f1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d"
+MAC = "52:54:00:6d:90:02"
+
+SETUP = f"""set -e
+echo 0 > {SYSFS}; echo 4 > {SYSFS}; udevadm settle
+ip link set {PF} down
+{VIRSH} dumpxml --inactive guestVM | sed -e 's|<name>guestVM</name>|<name>{GUEST2}</name>|' \
+  -e 's|<uuid>.*</uuid>|<uuid>{GUEST2_UUID}</uuid>|' > /tmp/gi-guest2.xml
+{VIRSH} define /tmp/gi-guest2.xml >/dev/null
+printf '%s' "<network><name>{NET}</name><forward mode='hostdev' managed='yes'><pf dev='{PF}'/></forward></network>" \
+  > /tmp/gi-net.xml
+{VIRSH} net-define /tmp/gi-net.xml >/dev/null && {VIRSH} net-start {NET} >/dev/null
+{VIRSH} domstate guestVM | grep -q running || {VIRSH} start guestVM >/dev/null
+{VIRSH} dumpxml --inactive guestVM
+"""
+
+CLEANUP = f"""
+for d in guestVM {GUEST2}; do {VIRSH} destroy $d >/dev/null 2>&1; done
+{VIRSH} undefine {GUEST2} >/dev/null 2>&1
+{VIRSH} dumpxml --inactive guestVM > /tmp/gi-guest.xml
+python3 - <<'EOF'
+import xml.etree.ElementTree as ET, subprocess
+root = ET.parse('/tmp/gi-guest.xml').getroot()
+for iface in root.find('devices').findall('interface'):
+    open('/tmp/gi-if.xml', 'w').write(ET.tostring(iface, encoding='unicode'))
+    subprocess.run(['virsh', '-c', 'qemu:///system', 'detach-device', 'guestVM', '/tmp/gi-if.xml', '--config'])
+EOF
+{VIRSH} net-destroy {NET} >/dev/null 2>&1; {VIRSH} net-undefine {NET} >/dev/null 2>&1
+echo 0 > {SYSFS}
+rm -f /tmp/gi-*.xml
+"""
+
+PLAYBOOK = f"""
+- hosts: all
+  gather_facts: false
+  vars:
+    vf1: &vf1
+      domain: guestVM
+      pci_address: "{VF1}"
+      mac: "{MAC}"
+      vlan: 42
+  tasks:
+    - name: pf down
+      virt.sriov.libvirt_hostdev_interface: *vf1
+      register: r
+      ignore_errors: true
+    - name: pf up
+      ansible.builtin.command: ip link set {PF} up
+    - name: vlan and qbh
+      virt.sriov.libvirt_hostdev_interface:
+        domain: guestVM
+        uri: "test:///this/would/fail/if/opened"
+        pci_address: "{VF1}"
+        vlan: 42
+        virtualport: {{type: 802.1Qbh, profileid: finance}}
+      ignore_errors: true
+    - name: fresh check
+      virt.sriov.libvirt_hostdev_interface: {{domain: {GUEST2}, pf: {PF}, vf: 2}}
+      check_mode: true
+    - name: check 1
+      virt.sriov.libvirt_hostdev_interface: *vf1
+      check_mode: true
+      diff: true
+    - name: apply 1
+      virt.sriov.libvirt_hostdev_interface: *vf1
+    - name: check 2
+      virt.sriov.libvirt_hostdev_interface: *vf1
+      check_mode: true
+    - name: apply 2
+      virt.sriov.libvirt_hostdev_interface: *vf1
+    - name: host view
+      ansible.builtin.shell: |
+        ip link show {PF}; echo ===; {VIRSH} dumpxml --inactive guestVM; echo ===; {VIRSH} dumpxml --inactive {GUEST2}
+      changed_when: false
+    - name: second guest
+      virt.sriov.libvirt_hostdev_interface: {{domain: {GUEST2}, pci_address: "{VF1}"}}
+      ignore_errors: true
+    - name: role network
+      ansible.builtin.include_role:
+        name: virt.sriov.guest_interfaces
+      vars:
+        guest_interfaces_guests:
+          - domain: {GUEST2}
+            interfaces:
+              - network: {NET}
+                vlan: 7
+    - name: start guest2
+      ansible.builtin.shell: {VIRSH} start {GUEST2} >/dev/null && {VIRSH} dumpxml {GUEST2}
+    - name: role again
+      ansible.builtin.include_role:
+        name: virt.sriov.guest_interfaces
+      vars:
+        guest_interfaces_guests:
+          - domain: {GUEST2}
+            interfaces:
+              - network: {NET}
+                vlan: 7
+    - name: detach
+      virt.sriov.libvirt_hostdev_interface: {{domain: guestVM, pci_address: "{VF1}", state: absent, timeout: 10}}
+      ignore_errors: true
+    - name: after detach
+      ansible.builtin.shell: |
+        {VIRSH} dumpxml guestVM | grep -c '<interface' || true; echo ===
+        {VIRSH} dumpxml --inactive guestVM | grep -c '<interface' || true; echo ===
+        {VIRSH} destroy guestVM >/dev/null; sleep 1; basename $(readlink /sys/bus/pci/devices/{VF1}/driver)
+    - name: detach again
+      virt.sriov.libvirt_hostdev_interface: {{domain: guestVM, pci_address: "{VF1}", state: absent}}
+"""
+
+
+def strip_interfaces(xml_text):
+    root = ET.fromstring(xml_text)
+    devices = root.find("devices")
+    for iface in devices.findall("interface"):
+        devices.remove(iface)
+    return ET.tostring(root, encoding="unicode"), root
+
+
+@pytest.fixture
+def guest_lab(lab):
+    state = lab.ssh(f"cat {SYSFS}; cat /sys/class/net/{PF}/flags; {VIRSH} domstate guestVM", check=True).stdout.split()
+    numvfs, pf_flags, guest_running = state[0], int(state[1], 16), state[2] == "running"
+    lab.ssh(CLEANUP, timeout=300)  # leftovers of an interrupted run; guestVM is off, so numvfs=0 cannot block
+    before = lab.ssh(SETUP, check=True, timeout=300).stdout
+    try:
+        yield lab, before
+    finally:
+        lab.ssh(CLEANUP, timeout=300)
+        if numvfs != "0":
+            lab.ssh(f"echo {numvfs} > {SYSFS}; udevadm settle", timeout=120)
+        lab.ssh(f"ip link set {PF} {'up' if pf_flags & 1 else 'down'}")
+        if guest_running:
+            lab.ssh(f"{VIRSH} start guestVM")
+
+
+def test_guest_interfaces(guest_lab):
+    lab, guest_before = guest_lab
+    res = lab.run_playbook(PLAYBOOK)
+    t = res.task
+
+    # 1. refusals before anything changes
+    assert t("pf down").status == "ignored"
+    assert f"PF {PF} (0000:01:00.0) is down" in t("pf down").result["msg"], t("pf down").result
+    assert t("vlan and qbh").status == "ignored"
+    assert "libvirt refuses to start a guest" in t("vlan and qbh").result["msg"]
+    fresh = t("fresh check")
+    assert fresh.changed and fresh.result["actions"] == {"config": "attach"}, fresh.result
+
+    # 2. the four steps
+    assert t("check 1").changed and t("check 1").result["actions"] == {"live": "attach", "config": "attach"}
+    assert "<vlan>" in t("check 1").result["diff"]["after"]
+    assert t("apply 1").changed and t("apply 1").result["interface"]["scope"] == "live"
+    assert t("apply 1").result["interface"]["vlan"] == 42 and t("apply 1").result["interface"]["mac"] == MAC
+    assert not t("check 2").changed and not t("apply 2").changed
+    iplink, guest_after, guest2_after = t("host view").result["stdout"].split("===")
+    vf_line = [line for line in iplink.splitlines() if line.strip().startswith("vf 1 ")][0]
+    assert MAC in vf_line and "vlan 42" in vf_line, iplink
+    stripped_after, root = strip_interfaces(guest_after)
+    assert stripped_after == strip_interfaces(guest_before)[0], "something besides the interface changed"
+    ifaces = ET.fromstring(guest_after).findall("devices/interface")
+    assert len(ifaces) == 1 and ifaces[0].find("mac").get("address") == MAC
+    assert ifaces[0].find("vlan/tag").get("id") == "42"
+    assert "<interface" not in guest2_after, "check mode changed the fresh domain"
+
+    # 3. same VF for a second guest
+    second = t("second guest")
+    assert second.status == "ignored" and f"VF {VF1} is already used by domain guestVM" in second.result["msg"]
+
+    # 4. pool network through the role: config only on a stopped guest, a VF once started, idempotent
+    role_runs = [x for x in res.tasks if x.task == "Attach or detach the VF interfaces of each guest"]
+    assert len(role_runs) == 2, [x.task for x in res.tasks]
+    first = role_runs[0].result["results"][0]
+    assert role_runs[0].changed and first["actions"] == {"config": "attach"}, first
+    assert first["mac_source"] == "derived" and first["mac"].startswith("02:")
+    live = ET.fromstring(t("start guest2").result["stdout"]).find("devices/interface")
+    assert live.get("type") == "hostdev" and live.find("mac").get("address") == first["mac"]
+    assert live.find("source/address") is not None
+    assert not role_runs[1].changed, role_runs[1].result
+
+    # 5. detach: persistent at once; the OS-less guest never acknowledges the live unplug
+    detach = t("detach")
+    assert detach.status == "ignored" and "did not release VF 0000:01:10.2 within 10 s" in detach.result["msg"]
+    live_count, config_count, driver = [x.strip() for x in t("after detach").result["stdout"].split("===")]
+    assert config_count == "0" and live_count == "1"
+    assert driver == "igbvf"
+    assert not t("detach again").changed
