@@ -33,6 +33,24 @@ IGB_7VFS = """[{"ifindex":3,"ifname":"enp1s0","flags":["BROADCAST","MULTICAST","
 ]}]
 """
 
+# Recorded in the lab (QEMU igb = 82576, Debian 12: iproute2 6.1, Linux 6.1) after
+# ``echo 3 > sriov_numvfs; ip link set enp1s0 vf 1 mac 52:54:00:6d:90:02 vlan 42;
+# ip link set enp1s0 vf 2 trust on spoofchk off`` - the PF link is down (qdisc noop).
+LAB_3VFS = (
+    '[{"ifindex":3,"ifname":"enp1s0","flags":["BROADCAST","MULTICAST"],"mtu":1500,"qdisc":"noop","ope'
+    'rstate":"DOWN","linkmode":"DEFAULT","group":"default","txqlen":1000,"link_type":"ether","address'
+    '":"52:54:00:5a:00:01","broadcast":"ff:ff:ff:ff:ff:ff","promiscuity":0,"allmulti":0,"min_mtu":68,'
+    '"max_mtu":9216,"inet6_addr_gen_mode":"eui64","num_tx_queues":8,"num_rx_queues":8,"gso_max_size":'
+    '65536,"gso_max_segs":65535,"tso_max_size":65536,"tso_max_segs":65535,"gro_max_size":65536,"paren'
+    'tbus":"pci","parentdev":"0000:01:00.0","vfinfo_list":[{"vf":0,"link_type":"ether","address":"00:'
+    '00:00:00:00:00","broadcast":"ff:ff:ff:ff:ff:ff","vlan_list":[{}],"rate":{"max_tx":0,"min_tx":0},'
+    '"spoofchk":true,"link_state":"auto","trust":false},{"vf":1,"link_type":"ether","address":"52:54:'
+    '00:6d:90:02","broadcast":"ff:ff:ff:ff:ff:ff","vlan_list":[{"vlan":42}],"rate":{"max_tx":0,"min_t'
+    'x":0},"spoofchk":true,"link_state":"auto","trust":false},{"vf":2,"link_type":"ether","address":"'
+    '00:00:00:00:00:00","broadcast":"ff:ff:ff:ff:ff:ff","vlan_list":[{}],"rate":{"max_tx":0,"min_tx":'
+    '0},"spoofchk":false,"link_state":"auto","trust":true}]}]'
+)
+
 # ixgbe (82599) with 2 VFs, iproute2 4.18-era JSON (RHEL 8.0): ``mac``, no ``link_type``.
 IXGBE_OLD = """[{"ifindex":4,"ifname":"ens1f0","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],
 "mtu":1500,"qdisc":"mq","operstate":"UP","linkmode":"DEFAULT","group":"default","txqlen":1000,
@@ -72,6 +90,27 @@ def test_igb_sample_all_vfs():
     assert (result[4]["vlan"], result[4]["qos"]) == (100, 3)
     assert result[5]["link_state"] == "disable"
     assert result[6]["link_state"] == "enable"
+
+
+def test_recorded_lab_sample():
+    result = _iplink.parse_vfinfo(LAB_3VFS, netdev="enp1s0")
+    assert sorted(result) == [0, 1, 2]
+    assert (result[0]["mac"], result[0]["vlan"], result[0]["spoofchk"], result[0]["trust"]) == (
+        "00:00:00:00:00:00", 0, True, False)
+    assert (result[1]["mac"], result[1]["vlan"], result[1]["link_state"]) == ("52:54:00:6d:90:02", 42, "auto")
+    assert (result[2]["spoofchk"], result[2]["trust"]) == (False, True)
+
+
+def test_fake_host_prints_what_the_lab_prints(fake):
+    """FakeHost.ip_link_json() has the layout of the recorded sample (same keys per VF)."""
+    import json
+
+    pf = fake.add_pf("0000:01:00.0", "enp1s0", card="igb", totalvfs=7, numvfs=3)
+    fake.set_vf_admin(pf, 1, mac="52:54:00:6d:90:02", vlan=42)
+    fake.set_vf_admin(pf, 2, trust=True, spoofchk=False)
+    recorded = json.loads(LAB_3VFS)[0]["vfinfo_list"]
+    faked = json.loads(fake.ip_link_json("enp1s0"))[0]["vfinfo_list"]
+    assert faked == recorded
 
 
 def test_old_iproute2_mac_key():

@@ -1,0 +1,215 @@
+"""sriov_info and iommu_info in the emulated hypervisor.
+
+test_sriov_info: ONE playbook against the default lab (2 igb 82576 ports, VT-d on) with 3 VFs on
+enp1s0, VF 1 given a MAC and VLAN 42 through the PF, a persistent domain that uses VF 1 by PCI
+address and an inactive hostdev network on enp1s0. Then the bad inputs (a VF as PF, an unknown
+PF, a malformed address) and an unreachable libvirt URI. The lab is left as found (finalizer).
+
+test_iommu_info_*: ONE iommu_info task per lab variant: the default lab (enabled, DMAR), a lab
+booted without the IOMMU kernel arguments (``--no-iommu-cmdline``: kernel-argument
+remediation), one without any IOMMU (``--iommu none``: firmware remediation) and one with an AMD
+CPU and IOMMU (``--iommu amd``: AMD-Vi, enabled without arguments). The variant instances are
+shared with the other e2e tests through ``lab_factory`` (same names, same options).
+"""
+import json
+import os
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+PF = "enp1s0"
+DEV = f"/sys/class/net/{PF}/device"
+VIRSH = "virsh -c qemu:///system"
+DOMAIN = "e2e-inventory-probe"
+NETWORK = "e2e-inventory-pool"
+VF1_MAC = "52:54:00:6d:90:02"
+
+# Lab variants for iommu_info (name, lab.py options), shared by name with the other e2e tests
+# in a session (lab_factory returns the first instance made under a name). A developer running
+# beside others can keep them apart with VIRT_SRIOV_LAB_VARIANT_PREFIX.
+_PREFIX = os.environ.get("VIRT_SRIOV_LAB_VARIANT_PREFIX", "")
+NOARGS = (_PREFIX + "lab-noargs", "--no-iommu-cmdline")
+NOIOMMU = (_PREFIX + "lab-noiommu", "--iommu", "none")
+AMD = (_PREFIX + "lab-amd", "--iommu", "amd")
+
+SETUP = rf"""
+set -eu
+n=$(cat {DEV}/sriov_numvfs)
+if [ "$n" != 0 ]; then
+  echo "lab not clean: {PF} has $n VFs left by an earlier test" >&2; exit 3
+fi
+echo 3 > {DEV}/sriov_numvfs
+udevadm settle
+ip link set {PF} vf 1 mac {VF1_MAC} vlan 42
+vf1=$(basename "$(readlink -f {DEV}/virtfn1)")
+bus=${{vf1#*:}}; bus=${{bus%%:*}}; slot=${{vf1##*:}}; slot=${{slot%.*}}; fn=${{vf1##*.}}
+cat > /tmp/{DOMAIN}.xml <<EOF
+<domain type='qemu'><name>{DOMAIN}</name><memory unit='MiB'>64</memory>
+<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>
+<interface type='hostdev' managed='yes'><mac address='{VF1_MAC}'/>
+<source><address type='pci' domain='0x0000' bus='0x$bus' slot='0x$slot' function='0x$fn'/></source>
+</interface></devices></domain>
+EOF
+cat > /tmp/{NETWORK}.xml <<EOF
+<network><name>{NETWORK}</name><forward mode='hostdev' managed='yes'><pf dev='{PF}'/></forward></network>
+EOF
+{VIRSH} define /tmp/{DOMAIN}.xml >/dev/null
+{VIRSH} net-define /tmp/{NETWORK}.xml >/dev/null
+printf '{{"vf1": "%s", "vfs": "%s"}}\n' "$vf1" "$(for v in {DEV}/virtfn*; do basename "$(readlink -f $v)"; done | tr '\n' ' ')"
+"""
+
+CLEANUP = rf"""
+{VIRSH} undefine {DOMAIN} >/dev/null 2>&1
+{VIRSH} net-undefine {NETWORK} >/dev/null 2>&1
+rm -f /tmp/{DOMAIN}.xml /tmp/{NETWORK}.xml
+ip link set {PF} vf 1 vlan 0 mac 00:00:00:00:00:00 2>/dev/null
+echo 0 > {DEV}/sriov_numvfs
+cat {DEV}/sriov_numvfs
+"""
+
+SRIOV_PLAY = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: all PFs
+      virt.sriov.sriov_info:
+    - name: one PF, libvirt required
+      virt.sriov.sriov_info:
+        pf: enp1s0
+        libvirt: "yes"
+    - name: a VF given as PF
+      virt.sriov.sriov_info:
+        pci_address: "{vf1}"
+      ignore_errors: true
+    - name: an unknown PF
+      virt.sriov.sriov_info:
+        pf: enp9s9
+      ignore_errors: true
+    - name: a malformed PCI address
+      virt.sriov.sriov_info:
+        pci_address: "1:0.0"
+      ignore_errors: true
+    - name: an unreachable libvirt URI
+      virt.sriov.sriov_info:
+        pf: enp2s0
+        uri: qemu+tcp://127.0.0.1:1/system
+    - name: iommu
+      virt.sriov.iommu_info:
+"""
+
+IOMMU_PLAY = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: iommu
+      virt.sriov.iommu_info:
+"""
+
+
+@pytest.fixture
+def probe(lab):
+    """3 VFs on enp1s0, VF 1 with MAC and VLAN, a domain and a hostdev network that use them."""
+    out = lab.ssh(SETUP, timeout=120)
+    try:
+        assert out.returncode == 0, out
+        yield json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        done = lab.ssh(CLEANUP, timeout=120)
+        assert done.stdout.strip().endswith("0"), done
+
+
+def failure(res, name):
+    """The message of a task that failed (under ignore_errors)."""
+    task = res.task(name)
+    assert task.status == "ignored", task
+    assert "Traceback" not in json.dumps(task.result), task
+    return task.result["msg"]
+
+
+def test_sriov_info(lab, probe):
+    res = lab.run_playbook(SRIOV_PLAY.format(vf1=probe["vf1"]))
+    everything = res.task("all PFs").result
+    assert everything["changed"] is False
+    pfs = everything["pfs"]
+    assert [pf["netdev"] for pf in pfs] == ["enp1s0", "enp2s0"], pfs
+    for pf in pfs:
+        assert (pf["driver"], pf["vendor_id"], pf["device_id"]) == ("igb", "0x8086", "0x10c9"), pf
+        assert pf["totalvfs"] == 7 and pf["tested_driver"] is True, pf
+        assert isinstance(pf["iommu_group"], int), pf
+    enp1s0, enp2s0 = pfs
+    assert enp1s0["numvfs"] == 3 and enp2s0["numvfs"] == 0
+    assert [vf["pci_address"] for vf in enp1s0["vfs"]] == probe["vfs"].split()
+    groups = [vf["iommu_group"] for vf in enp1s0["vfs"]]
+    assert all(isinstance(g, int) for g in groups) and len(set(groups)) == 3, groups
+    assert all(vf["driver"] == "igbvf" and vf["netdev"] for vf in enp1s0["vfs"]), enp1s0["vfs"]
+    vf1 = enp1s0["vfs"][1]
+    assert vf1["nodedev_name"] == "pci_" + probe["vf1"].replace(":", "_").replace(".", "_")
+    assert (vf1["mac"], vf1["vlan"], vf1["spoofchk"], vf1["link_state"]) == (VF1_MAC, 42, True, "auto"), vf1
+    assert enp1s0["vfs"][0]["vlan"] == 0
+    assert everything["pfs_by_name"]["enp2s0"]["pci_address"] == enp2s0["pci_address"]
+    # libvirt-python is in the lab image: the usage fields are filled
+    assert everything["libvirt_connected"] is True
+    assert [(u["domain"], u["running"], u["config"]) for u in vf1["used_by"]] == [(DOMAIN, False, "persistent")]
+    assert all(vf["networks"] == [NETWORK] for vf in enp1s0["vfs"]), enp1s0["vfs"]
+    assert enp1s0["vfs"][0]["used_by"] == []
+    assert not everything.get("warnings"), everything.get("warnings")
+
+    one = res.task("one PF, libvirt required").result
+    assert [pf["pci_address"] for pf in one["pfs"]] == [enp1s0["pci_address"]]
+
+    assert failure(res, "a VF given as PF") == "PCI device %s is a virtual function of PF %s, not a PF." % (
+        probe["vf1"], enp1s0["pci_address"])
+    assert failure(res, "an unknown PF") == ("Network interface 'enp9s9' is not an SR-IOV capable PF on this host. "
+                             "SR-IOV capable PFs: enp1s0 (%s), enp2s0 (%s)."
+                             % (enp1s0["pci_address"], enp2s0["pci_address"]))
+    assert "Invalid PCI address '1:0.0': expected '0000:03:10.2'" in failure(res, "a malformed PCI address")
+
+    unreachable = res.task("an unreachable libvirt URI").result
+    assert unreachable.get("failed") is not True, unreachable
+    assert unreachable["libvirt_connected"] is False
+    warnings = unreachable.get("warnings") or []
+    assert len(warnings) == 1 and "qemu+tcp://127.0.0.1:1/system" in warnings[0], warnings
+
+    check_iommu_enabled_intel(res.task("iommu").result)
+
+
+def check_iommu_enabled_intel(iommu):
+    assert iommu["enabled"] is True, iommu
+    assert (iommu["cpu_vendor"], iommu["cpu_vendor_id"]) == ("intel", "GenuineIntel"), iommu
+    assert iommu["firmware_table"] == "DMAR", iommu
+    assert "dmar0" in iommu["iommu_units"] and iommu["iommu_groups"] > 0, iommu
+    assert iommu["interrupt_remapping"] is True, iommu
+    assert iommu["cmdline_args"] == {"intel_iommu": "on", "iommu": "pt"}, iommu
+    assert iommu["required_kernel_args"] == ["intel_iommu=on"]
+    assert (iommu["reason"], iommu["remediation"], iommu["remediation_kind"]) == (None, None, None)
+
+
+def test_iommu_info_without_kernel_argument(lab_factory):
+    iommu = lab_factory(*NOARGS).run_playbook(IOMMU_PLAY).task("iommu").result
+    assert iommu["enabled"] is False, iommu
+    assert iommu["firmware_table"] == "DMAR", iommu
+    assert iommu["iommu_groups"] == 0, iommu
+    assert "intel_iommu" not in iommu["cmdline_args"], iommu
+    assert iommu["remediation_kind"] == "kernel_args", iommu
+    assert "intel_iommu=on is not on the command line" in iommu["reason"], iommu
+    assert iommu["remediation"].startswith("Add the kernel argument intel_iommu=on"), iommu
+
+
+def test_iommu_info_without_iommu(lab_factory):
+    iommu = lab_factory(*NOIOMMU).run_playbook(IOMMU_PLAY).task("iommu").result
+    assert iommu["enabled"] is False, iommu
+    assert iommu["firmware_table"] is None, iommu
+    assert iommu["iommu_units"] == [] and iommu["iommu_groups"] == 0, iommu
+    assert iommu["remediation_kind"] == "firmware", iommu
+    assert "no ACPI DMAR table" in iommu["reason"], iommu
+    assert iommu["remediation"].startswith("Enable Intel VT-d"), iommu
+
+
+def test_iommu_info_amd(lab_factory):
+    iommu = lab_factory(*AMD).run_playbook(IOMMU_PLAY).task("iommu").result
+    assert (iommu["cpu_vendor"], iommu["cpu_vendor_id"]) == ("amd", "AuthenticAMD"), iommu
+    assert iommu["firmware_table"] == "IVRS", iommu
+    assert iommu["required_kernel_args"] == [], iommu
+    assert iommu["enabled"] is True, iommu
+    assert iommu["iommu_groups"] > 0, iommu
