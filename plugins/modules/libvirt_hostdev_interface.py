@@ -86,7 +86,7 @@ options:
     type: str
   vlan:
     description:
-      - One VLAN tag (0-4095) that the PF applies to the VF's traffic. Mutually exclusive with O(virtualport):
+      - One VLAN tag (0-4095) that the PF applies to the VF's traffic. Mutually exclusive with O(virtualport) -
         libvirt refuses to start a guest with both, although the guide's example shows both.
       - Omitted means no VLAN; an existing interface with a VLAN is then replaced.
     type: int
@@ -124,8 +124,8 @@ options:
         changed; then, if the domain is running and the SR-IOV interfaces of its persistent definition differ
         from the live ones (because of this change or an earlier O(scope=config) change), the module shuts the
         guest down with an ACPI request, waits up to O(shutdown_timeout) seconds and starts it again.
-      - The guest is never forced off: when it does not shut down in time the module fails and leaves it running.
-      - Not for transient domains (they would disappear) and not with O(scope=live).
+      - The guest is never forced off; when it does not shut down in time the module fails and leaves it running.
+      - Not for transient domains (they would disappear), and not together with O(scope=live).
     type: bool
     default: false
   shutdown_timeout:

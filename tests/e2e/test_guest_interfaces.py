@@ -197,7 +197,7 @@ def test_guest_interfaces(guest_lab):
     assert second.status == "ignored" and f"VF {VF1} is already used by domain guestVM" in second.result["msg"]
 
     # 4. pool network through the role: config only on a stopped guest, a VF once started, idempotent
-    role_runs = [x for x in res.tasks if x.task == "Attach or detach the VF interfaces of each guest"]
+    role_runs = [x for x in res.tasks if x.task.endswith("Attach or detach the VF interfaces of each guest")]
     assert len(role_runs) == 2, [x.task for x in res.tasks]
     first = role_runs[0].result["results"][0]
     assert role_runs[0].changed and first["actions"] == {"config": "attach"}, first
