@@ -183,17 +183,20 @@ def request_satisfied(tokens, present, absent):
 
 
 def running_mismatch(proc_tokens, present, absent):
-    """Requested arguments the running kernel does not reflect (present missing, absent found)."""
+    """What the running kernel lacks: (``present`` args missing from it, unwanted args it has).
+
+    Unwanted: ``absent`` matches, and other values of a name listed in ``present``.
+    """
     missing = [p for p in present if p not in proc_tokens]
-    for name in set(arg_name(p) for p in present):
+    unwanted = []
+    for token in proc_tokens:
+        if token in unwanted:
+            continue
+        name = arg_name(token)
         wanted = [p for p in present if arg_name(p) == name]
-        missing.extend(t for t in proc_tokens if arg_name(t) == name and t not in wanted and t not in missing)
-    for item in absent:
-        if "=" in item:
-            missing.extend(t for t in proc_tokens if t == item and t not in missing)
-        else:
-            missing.extend(t for t in proc_tokens if arg_name(t) == item and t not in missing)
-    return missing
+        if (wanted and token not in wanted) or token in absent or name in absent:
+            unwanted.append(token)
+    return missing, unwanted
 
 
 def read_proc_cmdline(host):
@@ -703,7 +706,7 @@ def manage_kernel_args(host, present=None, absent=None, backend="auto", check_mo
                 "The %s back end ran but %s still do not have the requested arguments (%s)."
                 % (name, ", ".join(wrong), " ".join(present + ["-" + a for a in absent])),
                 args_after=after)
-    mismatch = running_mismatch(proc_tokens, present, absent)
+    missing, unwanted = running_mismatch(proc_tokens, present, absent)
     result = {
         "changed": plan.changed,
         "backend": name,
@@ -712,8 +715,9 @@ def manage_kernel_args(host, present=None, absent=None, backend="auto", check_mo
         "added": [t for t in after if t not in plan.before],
         "removed": [t for t in plan.before if t not in after],
         "running_args": proc_tokens,
-        "reboot_required": bool(mismatch),
-        "pending_args": mismatch,
+        "reboot_required": bool(missing or unwanted),
+        "pending_args": missing,
+        "pending_removals": unwanted,
         "commands": [list(c) for c in plan.commands] if plan.changed else [],
     }
     if "dropin_path" in plan.details:

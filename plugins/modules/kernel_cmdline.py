@@ -81,7 +81,7 @@ options:
 notes:
   - At least one of O(present) and O(absent) must be non-empty.
   - On C(grubby) hosts the returned RV(args_before) and RV(args_after) are those of the default
-    boot entry; the module changes every entry and reports RV(changed) when any entry needed it.
+    boot entry; the module changes every entry and reports C(changed) when any entry needed it.
   - For C(rpm_ostree) the change applies to a new deployment that becomes active at the next boot.
 seealso:
   - module: virt.sriov.iommu_info
@@ -147,17 +147,26 @@ running_args:
 reboot_required:
   description:
     - True when the running kernel does not have the requested state yet (an argument of O(present)
-      missing from C(/proc/cmdline), or one of O(absent) found there), so a reboot is needed.
+      missing from C(/proc/cmdline), see RV(pending_args), or one to remove found there, see
+      RV(pending_removals)), so a reboot is needed.
     - Also true on a run that changed nothing, as long as the host has not been rebooted.
   returned: success
   type: bool
   sample: true
 pending_args:
-  description: The arguments behind RV(reboot_required) (missing ones, and unwanted ones still running).
+  description: Arguments of O(present) that the running kernel does not have yet.
   returned: success
   type: list
   elements: str
   sample: [intel_iommu=on, iommu=pt]
+pending_removals:
+  description:
+    - Arguments of the running kernel that the requested state removes (matches of O(absent), and other
+      values of names in O(present)); they are gone after the next boot.
+  returned: success
+  type: list
+  elements: str
+  sample: [intel_iommu=off]
 commands:
   description: The commands the run executed (in check mode, would execute), as argument lists.
   returned: success

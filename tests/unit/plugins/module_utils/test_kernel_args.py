@@ -123,8 +123,9 @@ def test_apply_request(tokens, present, absent, expected):
 
 def test_running_mismatch():
     running = ["ro", "intel_iommu=off", "iommu=soft"]
-    assert ka.running_mismatch(running, ["intel_iommu=on"], ["iommu"]) == ["intel_iommu=on", "intel_iommu=off", "iommu=soft"]
-    assert ka.running_mismatch(["ro", "intel_iommu=on", "iommu=pt"], ["intel_iommu=on", "iommu=pt"], []) == []
+    assert ka.running_mismatch(running, ["intel_iommu=on"], ["iommu"]) == (["intel_iommu=on"], ["intel_iommu=off", "iommu=soft"])
+    assert ka.running_mismatch(running, [], ["iommu=soft"]) == ([], ["iommu=soft"])
+    assert ka.running_mismatch(["ro", "intel_iommu=on", "iommu=pt"], ["intel_iommu=on", "iommu=pt"], []) == ([], [])
 
 
 # ------------------------------------------------------------------------------- grub files
@@ -512,7 +513,8 @@ def test_rpm_ostree_four_steps(fake):
     assert run.calls == [["/usr/bin/rpm-ostree", "kargs"]]
     real = ka.manage_kernel_args(host, present=IOMMU)
     assert real["args_after"] == ["rw", "$ignition_firstboot", "ostree=/ostree/boot.1", "intel_iommu=on", "iommu=pt"]
-    assert real["pending_args"] == ["intel_iommu=on", "iommu=pt", "intel_iommu=off"]
+    assert real["pending_args"] == ["intel_iommu=on", "iommu=pt"]
+    assert real["pending_removals"] == ["intel_iommu=off"] and real["reboot_required"] is True
     for check_mode in (True, False):
         assert ka.manage_kernel_args(host, present=IOMMU, check_mode=check_mode)["changed"] is False
 
