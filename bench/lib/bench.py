@@ -1,0 +1,407 @@
+"""bench/run: measure virt.sriov against its baselines and write bench/results.md.
+
+Every figure is a ratio of two commands run alternately in the same run (A B A B ...).
+See bench/README.md.
+"""
+
+import argparse
+import datetime
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import stats
+from benchenv import BENCH, REPO, WORK, collections_path
+
+VENV = os.path.join(REPO, ".venv")
+PLAYBOOK = os.path.join(VENV, "bin", "ansible-playbook")
+BASELINE_SITE = os.path.join(BENCH, ".venv-baseline", "lib",
+                             "python%d.%d" % sys.version_info[:2], "site-packages")
+PB = os.path.join(BENCH, "playbooks")
+LAB_PY = os.path.join(REPO, "tests", "lab", "lab.py")
+SNAPSHOT = "bench-fresh"
+
+
+def log(msg):
+    sys.stderr.write("[bench %s] %s\n" % (time.strftime("%H:%M:%S"), msg))
+    sys.stderr.flush()
+
+
+# ------------------------------------------------------------------------------ ansible runs
+def ansible_env(extra_collections=None, mitogen=False, forks=None):
+    coll = collections_path()
+    if extra_collections:
+        coll += os.pathsep + extra_collections
+    env = dict(os.environ,
+               ANSIBLE_COLLECTIONS_PATH=coll,
+               ANSIBLE_CALLBACK_PLUGINS=os.path.join(BENCH, "callback_plugins"),
+               ANSIBLE_CALLBACKS_ENABLED="bench_times",
+               ANSIBLE_PIPELINING="1",
+               ANSIBLE_HOST_KEY_CHECKING="False",
+               ANSIBLE_RETRY_FILES_ENABLED="False",
+               ANSIBLE_NOCOLOR="1",
+               ANSIBLE_DEPRECATION_WARNINGS="False",
+               ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=300s",
+               ANSIBLE_SSH_CONTROL_PATH_DIR=tempfile.mkdtemp(prefix="cp-", dir=WORK))
+    if forks:
+        env["ANSIBLE_FORKS"] = str(forks)
+    if mitogen:
+        import ansible_mitogen
+        env["ANSIBLE_STRATEGY_PLUGINS"] = os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy")
+        env["ANSIBLE_STRATEGY"] = "mitogen_linear"
+    return env
+
+
+def run_playbook(playbook, inventories, env, args=(), label=""):
+    """Run ansible-playbook; return {wall, rc, tasks, stats, changed, ok, ...}."""
+    times = tempfile.mktemp(prefix="times-", suffix=".json", dir=WORK)
+    env = dict(env, BENCH_TIMES_FILE=times)
+    cmd = [PLAYBOOK]
+    for inv in inventories:
+        cmd += ["-i", inv]
+    cmd += [playbook] + list(args)
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, env=env, cwd=WORK, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    out = {"wall": wall, "rc": p.returncode, "label": label}
+    if os.path.exists(times):
+        with open(times) as handle:
+            data = json.load(handle)
+        os.unlink(times)
+        out["tasks"] = data["tasks"]
+        out["stats"] = data["stats"]
+        out["ok"] = sum(s["ok"] for s in data["stats"].values())
+        out["changed"] = sum(s["changed"] for s in data["stats"].values())
+        out["failures"] = sum(s["failures"] + s["unreachable"] for s in data["stats"].values())
+        out["skipped"] = sum(s["skipped"] for s in data["stats"].values())
+    if p.returncode != 0:
+        out["error"] = (p.stdout[-3000:] + "\n" + p.stderr[-2000:]).strip()
+        log("%s failed (rc %d):\n%s" % (label or playbook, p.returncode, out["error"][-2500:]))
+    log("%s: %.1fs rc=%d changed=%s" % (label or os.path.basename(playbook), wall, p.returncode, out.get("changed")))
+    return out
+
+
+# ------------------------------------------------------------------------------ item 3
+def item_discovery(args):
+    import discovery
+    work = os.path.join(WORK, "trees")
+    os.makedirs(work, exist_ok=True)
+    res = []
+    for pfs, vfs, domains in ((16, 64, 50), (16, 256, 500)):
+        log("discovery %dx%d, %d domains" % (pfs, vfs, domains))
+        res.append(discovery.measure(work, pfs, vfs, domains, args.pairs))
+    res_profile = profile_discovery(work)
+    return {"sizes": res, "profile": res_profile}
+
+
+def profile_discovery(work):
+    """Top functions of the collection's walk on the larger tree (evidence for the report)."""
+    import cProfile
+    import io
+    import pstats
+    import discovery
+    import libvirt
+    root, node, ip = discovery.prepare(work, 16, 256, 500)
+    conn = libvirt.open("test://" + os.path.abspath(node))
+    prof = cProfile.Profile()
+    prof.enable()
+    discovery.collection(root, conn, ip, False)
+    prof.disable()
+    conn.close()
+    buf = io.StringIO()
+    st = pstats.Stats(prof, stream=buf)
+    st.sort_stats("tottime").print_stats(8)
+    counts = {}
+    for (filename, _line, func), (_cc, nc, _tt, _ct, _callers) in st.stats.items():
+        if func in ("lstat", "readlink", "stat", "open", "listdir") or func.startswith("<built-in method posix.") \
+                or func.startswith("<built-in method io.open"):
+            counts[func] = counts.get(func, 0) + nc
+    lines = [line for line in buf.getvalue().splitlines() if line.strip()][-9:]
+    return {"syscall_calls": counts, "top": lines}
+
+
+# ------------------------------------------------------------------------------ item 4
+def fleet_inventory(hosts):
+    import fakes
+    base = os.path.join(WORK, "fleet")
+    inv = os.path.join(base, "inventory-%d.json" % hosts)
+    if os.path.exists(inv):
+        return inv
+    os.makedirs(base, exist_ok=True)
+    hostvars = {}
+    for i in range(hosts):
+        root = os.path.join(base, "host%03d" % i)
+        fake, addresses = fakes.build_tree(root, 2, 4, totalvfs=7, card="igb")
+        fakes.write_ip_cache(fake, addresses)
+        hostvars["fleet%03d" % i] = {"bench_root": root}
+    data = {"fleet": {"hosts": hostvars, "vars": {
+        "ansible_connection": "local", "ansible_python_interpreter": os.path.join(VENV, "bin", "python"),
+        "bench_fakebin": os.path.join(BENCH, "fakebin")}}}
+    with open(inv + ".tmp", "w") as handle:
+        json.dump(data, handle)
+    os.rename(inv + ".tmp", inv)
+    return inv
+
+
+def item_fleet(args):
+    inv = fleet_inventory(args.fleet_hosts)
+    out = {"hosts": args.fleet_hosts, "forks": {}}
+    for forks in args.fleet_forks:
+        env = ansible_env(forks=forks)
+        runs = []
+
+        def role():
+            r = run_playbook(os.path.join(PB, "fleet_vfs.yml"), [inv], env, ["--check"], "fleet role forks=%d" % forks)
+            runs.append(("role", r))
+            return r["wall"]
+
+        def ping():
+            r = run_playbook(os.path.join(PB, "fleet_ping.yml"), [inv], env, [], "fleet ping forks=%d" % forks)
+            runs.append(("ping", r))
+            return r["wall"]
+
+        pairs = stats.alternate(role, ping, args.fleet_pairs)
+        out["forks"][str(forks)] = {
+            "pairs": pairs,
+            "failed_runs": [label for label, r in runs if r["rc"] != 0],
+            "role_changed": [r.get("changed") for label, r in runs if label == "role"],
+            "role_ok": [r.get("ok") for label, r in runs if label == "role"],
+        }
+    return out
+
+
+# ------------------------------------------------------------------------------ lab
+def load_lab():
+    spec = importlib.util.spec_from_file_location("virt_sriov_lab", LAB_PY)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class BenchLab(object):
+    """Instance ``bench`` of tests/lab, reset between first runs with a QEMU snapshot taken
+    right after a fresh boot (loadvm restores RAM, devices and the disk overlay in seconds)."""
+
+    def __init__(self, name):
+        self.name = name
+        self.labmod = load_lab()
+        self.inst = self.labmod.Instance(name)
+        self.inventory = os.path.join(WORK, "lab-%s.ini" % name)
+        self.resets = []
+
+    def lab_py(self, *a):
+        subprocess.run([sys.executable, LAB_PY, "--name", self.name] + list(a), check=True)
+
+    def start(self):
+        t0 = time.time()
+        self.lab_py("start", "--fresh")
+        self.boot_s = time.time() - t0
+        self.lab_py("inventory", "--write", self.inventory)
+        # let the guest's boot-time services settle before the snapshot
+        self.inst.ssh("systemctl is-system-running --wait >/dev/null 2>&1; true", timeout=300)
+        self._qmp().hmp("savevm " + SNAPSHOT)
+
+    def _qmp(self):
+        import qmp
+        return qmp.Qmp(self.inst.qmp)
+
+    def reset(self):
+        t0 = time.time()
+        q = self._qmp()
+        q.hmp("loadvm " + SNAPSHOT)
+        q.close()
+        self.inst.close_master()
+        p = self.inst.ssh("true", timeout=300, capture_output=True)
+        if p.returncode != 0:
+            raise RuntimeError("lab did not answer after loadvm")
+        self.resets.append(time.time() - t0)
+
+    def stop(self):
+        self.lab_py("stop")
+
+
+def lab_inventories(lab):
+    return [lab.inventory, os.path.join(REPO, "playbooks", "inventory", "lab")]
+
+
+def item_lab(args):
+    lab = BenchLab(args.lab_name)
+    log("starting lab instance %s (fresh)" % args.lab_name)
+    lab.start()
+    out = {"boot_s": lab.boot_s}
+    try:
+        if "converge" in args.items or "mitogen" in args.items:
+            out["converge"] = lab_converge(lab, args)
+        if "pertask" in args.items:
+            out["pertask"] = lab_pertask(lab, args)
+    finally:
+        out["resets_s"] = lab.resets
+        if not args.keep_lab:
+            lab.stop()
+    return out
+
+
+def lab_converge(lab, args):
+    """Per round: collection (default strategy), baseline, collection under Mitogen; each from
+    the same fresh state (loadvm), first run then re-run, then the same verify playbook."""
+    invs = lab_inventories(lab)
+    tools = [("collection", os.path.join(REPO, "playbooks", "sriov_passthrough.yml"), ansible_env()),
+             ("baseline", os.path.join(PB, "baseline_passthrough.yml"), ansible_env(BASELINE_SITE))]
+    if "mitogen" in args.items:
+        tools.append(("collection_mitogen", os.path.join(REPO, "playbooks", "sriov_passthrough.yml"),
+                      ansible_env(mitogen=True)))
+    verify_env = ansible_env()
+    rounds = []
+    for i in range(args.lab_pairs):
+        rnd = {}
+        for name, playbook, env in tools:
+            lab.reset()
+            first = run_playbook(playbook, invs, env, [], "%s first #%d" % (name, i + 1))
+            rerun = run_playbook(playbook, invs, env, [], "%s re-run #%d" % (name, i + 1))
+            verify = run_playbook(os.path.join(PB, "verify.yml"), invs, verify_env, [], "verify %s #%d" % (name, i + 1))
+            rnd[name] = {"first": _brief(first), "rerun": _brief(rerun), "verified": verify["rc"] == 0,
+                         "verify_error": verify.get("error", "")[-1500:]}
+        rounds.append(rnd)
+    return {"rounds": rounds, "tools": [t[0] for t in tools]}
+
+
+def _brief(r):
+    keep = ("wall", "rc", "ok", "changed", "failures", "skipped", "error")
+    out = dict((k, r.get(k)) for k in keep if k in r)
+    out["changed_tasks"] = [t["task"] for t in r.get("tasks", []) if t["changed"]]
+    return out
+
+
+NOOP_TASKS = [
+    ("sriov_info", {}),
+    ("iommu_info", {}),
+    ("sriov_vfs", {"pf": "enp1s0", "num_vfs": 4}),
+    ("sriov_udev_rule", {"pf": "enp1s0", "num_vfs": 4}),
+    ("kernel_cmdline", {"present": ["intel_iommu=on", "iommu=pt"]}),
+    ("libvirt_vf_pool_network", {"name": "passthrough", "pf": "enp1s0"}),
+    ("libvirt_hostdev_interface", {"domain": "guestVM", "pci_address": "0000:02:10.2",
+                                   "mac": "52:54:00:6d:90:02", "vlan": 42}),
+]
+
+
+def lab_pertask(lab, args):
+    """One playbook on the converged lab: ping, module, ping, module ... (pairs per module)."""
+    tasks = []
+    for module, params in NOOP_TASKS:
+        for i in range(args.pairs):
+            tasks.append({"name": "ping %s %d" % (module, i), "ansible.builtin.ping": None})
+            task = {"name": "noop %s %d" % (module, i), "virt.sriov." + module: params}
+            if module == "kernel_cmdline":
+                task["check_mode"] = True  # never touch the boot configuration in a benchmark
+            tasks.append(task)
+    play = [{"name": "Per-task cost", "hosts": "hypervisors", "gather_facts": False, "tasks": tasks}]
+    path = os.path.join(WORK, "pertask.yml")
+    with open(path, "w") as handle:
+        json.dump(play, handle)  # JSON is YAML
+    r = run_playbook(path, lab_inventories(lab), ansible_env(), [], "per-task playbook")
+    out = {"rc": r["rc"], "error": r.get("error", "")[-1500:], "modules": {}}
+    by_name = dict((t["task"], t) for t in r.get("tasks", []))
+    for module, _params in NOOP_TASKS:
+        pairs, changed = [], []
+        for i in range(args.pairs):
+            a, b = by_name.get("noop %s %d" % (module, i)), by_name.get("ping %s %d" % (module, i))
+            if a and b:
+                pairs.append((a["end"] - a["start"], b["end"] - b["start"]))
+                changed.append(a["status"])
+        out["modules"][module] = {"pairs": pairs, "statuses": changed}
+    return out
+
+
+# ------------------------------------------------------------------------------ machine
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=30).stdout.strip()
+    except Exception as exc:  # noqa: BLE001 - description only
+        return "?(%s)" % exc
+
+
+def machine():
+    import ansible
+    import mitogen
+    mem = sh("awk '/MemTotal/{printf \"%.1f GiB\", $2/1048576}' /proc/meminfo")
+    libvirt_coll = "?"
+    manifest = os.path.join(BASELINE_SITE, "ansible_collections", "community", "libvirt", "MANIFEST.json")
+    if os.path.exists(manifest):
+        with open(manifest) as handle:
+            libvirt_coll = json.load(handle)["collection_info"]["version"]
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": sh("lscpu | sed -n 's/^Model name: *//p'"), "nproc": sh("nproc"), "memory": mem,
+        "kernel": platform.release(), "os": sh(". /etc/os-release; echo $PRETTY_NAME"),
+        "python": platform.python_version(), "ansible_core": ansible.__version__,
+        "mitogen": ".".join(str(x) for x in mitogen.__version__), "community_libvirt": libvirt_coll,
+        "qemu": sh("qemu-system-x86_64 --version | head -1"),
+        "load_start": sh("cat /proc/loadavg"),
+        "other_qemu": sh("pgrep -c qemu-system || true"),
+        "git": sh("git -C %s rev-parse --short HEAD" % REPO),
+    }
+
+
+# ------------------------------------------------------------------------------ main
+ITEMS = ("discovery", "fleet", "pertask", "converge", "mitogen")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="bench/run", description=__doc__)
+    ap.add_argument("--pairs", type=int, default=5, help="A/B pairs for in-process and per-task items (default 5)")
+    ap.add_argument("--lab-pairs", type=int, default=5, help="rounds of the lab converge (default 5)")
+    ap.add_argument("--fleet-pairs", type=int, default=5, help="A/B pairs per fork count of the fleet (default 5)")
+    ap.add_argument("--fleet-hosts", type=int, default=100)
+    ap.add_argument("--fleet-forks", type=int, nargs="+", default=[10, 50])
+    ap.add_argument("--items", nargs="*", choices=ITEMS, default=list(ITEMS),
+                    help="items to run (none with --merge: only rewrite the report)")
+    ap.add_argument("--lab-name", default="bench")
+    ap.add_argument("--keep-lab", action="store_true", help="leave the lab instance running")
+    ap.add_argument("--output", default=os.path.join(BENCH, "results.md"))
+    ap.add_argument("--json", default=os.path.join(BENCH, "results.json"))
+    ap.add_argument("--merge", nargs="+", default=[],
+                    help="start from these results JSON files (items not run now are kept from them)")
+    args = ap.parse_args(argv)
+    os.makedirs(WORK, exist_ok=True)
+    data = {}
+    for path in args.merge:
+        with open(path) as handle:
+            old = json.load(handle)
+        runs = data.get("runs", []) + old.get("runs", [])
+        params = dict(data.get("params", {}), **old.get("params", {}))
+        data.update(old)
+        data["runs"], data["params"] = runs, params
+    data.setdefault("runs", [])
+    data["machine"] = machine()
+    data["runs"].append({"argv": sys.argv[1:], "date": data["machine"]["date"],
+                         "load_start": data["machine"]["load_start"]})
+    params = data.setdefault("params", {})
+    if "discovery" in args.items:
+        data["discovery"] = item_discovery(args)
+        params["discovery_pairs"] = args.pairs
+    if "fleet" in args.items:
+        data["fleet"] = item_fleet(args)
+        params["fleet_pairs"] = args.fleet_pairs
+    if set(args.items) & {"pertask", "converge", "mitogen"}:
+        data["lab"] = item_lab(args)
+        params["lab_pairs"] = args.lab_pairs
+        params["pertask_pairs"] = args.pairs
+    data["machine"]["load_end"] = sh("cat /proc/loadavg")
+    data["runs"][-1]["load_end"] = data["machine"]["load_end"]
+    with open(args.json, "w") as handle:
+        json.dump(data, handle, indent=1)
+    import report
+    with open(args.output, "w") as handle:
+        handle.write(report.render(data))
+    log("wrote %s and %s" % (args.output, args.json))
+    shutil.rmtree(os.path.join(WORK, "cp"), ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,276 @@
+"""Render bench/results.md from the results JSON. Every number comes from the data."""
+
+import statistics
+
+import stats
+
+TARGETS = {
+    "first": 0.6, "rerun": 0.5, "pertask": 1.3, "floor": 2.0, "growth": 4.5,
+}
+
+
+def f(x, digits=2):
+    return "-" if x is None else ("%.*f" % (digits, x))
+
+
+def ratio_cell(pairs):
+    s = stats.ratio_summary(pairs)["ratio"]
+    if not s["n"]:
+        return "-", None
+    return "%sx (%s-%s, n=%d)" % (f(s["median"]), f(s["min"]), f(s["max"]), s["n"]), s["median"]
+
+
+def met(value, target, le=True):
+    if value is None:
+        return "not measured"
+    return "**met**" if (value <= target if le else value >= target) else "**missed**"
+
+
+def render(d):
+    L = []
+    m = d.get("machine", {})
+    p = d.get("params", {})
+    L += ["# virt.sriov benchmark results", "",
+          "Written by `bench/run` (never edited by hand); raw data in `bench/results.json`. "
+          "Each figure is the ratio A/B of two commands run alternately in the same run "
+          "(A B A B ...): median, (min-max) over n pairs. Below 1 means virt.sriov is faster.", "",
+          "## Machine", "",
+          "| | |", "| --- | --- |"]
+    for key, label in (("date", "date of the last run"), ("cpu", "CPU"), ("nproc", "nproc"), ("memory", "memory"),
+                       ("os", "OS"), ("kernel", "kernel"), ("python", "Python"), ("ansible_core", "ansible-core"),
+                       ("mitogen", "mitogen"), ("community_libvirt", "community.libvirt (baseline, from `ansible` on PyPI)"),
+                       ("qemu", "QEMU (lab)"), ("git", "collection commit")):
+        L.append("| %s | %s |" % (label, m.get(key, "?")))
+    L += ["", "Runs merged into this report (the machine's 2 cores were shared with other engineers' "
+          "labs and test runs while they ran: expect noise; that is why every figure is a ratio of "
+          "alternated runs):", ""]
+    for run in d.get("runs", []):
+        L.append("- `bench/run %s` at %s (load average %s -> %s)" % (
+            " ".join(run.get("argv", [])), run.get("date"), run.get("load_start", "?"), run.get("load_end", "?")))
+    summary_rows = []
+    why = []
+
+    # ---------------------------------------------------------------- 1 and 5
+    lab = d.get("lab") or {}
+    conv = lab.get("converge")
+    L += ["", "## 1. Converge on the lab: `playbooks/sriov_passthrough.yml` vs the baseline playbook", ""]
+    if conv:
+        rounds = conv["rounds"]
+        L += ["Baseline: `bench/playbooks/baseline_passthrough.yml` (command/shell for sysfs and virsh, template for "
+              "the udev rules and the interface XML, community.libvirt `virt_net`/`virt`), same inputs "
+              "(`playbooks/inventory/lab/group_vars/all.yml`). Every first run starts from the same fresh lab "
+              "state: a QEMU snapshot taken right after a fresh boot (`lab.py start --fresh`) and restored with "
+              "`loadvm` before each first run (%s s per reset, median). Both results are checked by the same "
+              "`bench/playbooks/verify.yml` (plain shell/virsh reads) after the re-run." % f(
+                  statistics.median(lab["resets_s"]) if lab.get("resets_s") else None, 1), "",
+              "Rounds: %d (each round: collection, baseline, collection under Mitogen, in that order)." % len(rounds), ""]
+        if len(rounds) < 5:
+            L += ["**Reduced run:** %d round(s) instead of the 5 pairs asked for, for lack of time in the session "
+                  "that produced this report (one round costs about 12 minutes of lab time). "
+                  "`bench/run --lab-pairs 5` runs the full matrix." % len(rounds), ""]
+        L += ["| tool | first run s (median) | re-run s (median) | tasks first/re-run | changed first/re-run | verified |",
+              "| --- | --- | --- | --- | --- | --- |"]
+        for tool in conv["tools"]:
+            fr = [r[tool]["first"] for r in rounds]
+            rr = [r[tool]["rerun"] for r in rounds]
+            L.append("| %s | %s | %s | %s / %s | %s / %s | %s |" % (
+                tool, f(statistics.median(x["wall"] for x in fr), 1), f(statistics.median(x["wall"] for x in rr), 1),
+                "/".join(str(x.get("ok")) for x in fr), "/".join(str(x.get("ok")) for x in rr),
+                "/".join(str(x.get("changed")) for x in fr), "/".join(str(x.get("changed")) for x in rr),
+                "yes" if all(r[tool]["verified"] for r in rounds) else "NO"))
+        L += ["", "Tasks = tasks that ran (ok, changed included) on the host; loops count once."]
+        first_pairs = [(r["collection"]["first"]["wall"], r["baseline"]["first"]["wall"]) for r in rounds]
+        rerun_pairs = [(r["collection"]["rerun"]["wall"], r["baseline"]["rerun"]["wall"]) for r in rounds]
+        c1, v1 = ratio_cell(first_pairs)
+        c2, v2 = ratio_cell(rerun_pairs)
+        coll_re_changed = [r["collection"]["rerun"].get("changed") for r in rounds]
+        base_re_changed = [r["baseline"]["rerun"].get("changed") for r in rounds]
+        L += ["", "| figure | collection / baseline | target | |", "| --- | --- | --- | --- |",
+              "| first run wall time | %s | <= %.1fx | %s |" % (c1, TARGETS["first"], met(v1, TARGETS["first"])),
+              "| re-run wall time | %s | <= %.1fx | %s |" % (c2, TARGETS["rerun"], met(v2, TARGETS["rerun"])),
+              "| re-run changed | collection %s, baseline %s | collection 0, baseline > 0 | %s |" % (
+                  coll_re_changed, base_re_changed,
+                  "**met**" if all(c == 0 for c in coll_re_changed) and all((b or 0) > 0 for b in base_re_changed)
+                  else "**missed**")]
+        summary_rows += [("1 first run", c1, "<= 0.6x", met(v1, TARGETS["first"])),
+                         ("1 re-run", c2, "<= 0.5x", met(v2, TARGETS["rerun"]))]
+        changed_names = sorted(set(n for r in rounds for n in r["baseline"]["rerun"].get("changed_tasks", [])))
+        if changed_names:
+            L += ["", "Baseline tasks that report `changed` on the re-run: " + ", ".join("`%s`" % n for n in changed_names) + "."]
+        cchanged = sorted(set(n for r in rounds for n in r["collection"]["rerun"].get("changed_tasks", [])))
+        if cchanged:
+            L += ["", "Collection tasks that report `changed` on the re-run: " + ", ".join("`%s`" % n for n in cchanged) + "."]
+        for r in rounds:
+            for tool in conv["tools"]:
+                for stage in ("first", "rerun"):
+                    if r[tool][stage].get("rc"):
+                        L += ["", "%s %s failed (rc %s):" % (tool, stage, r[tool][stage]["rc"]), "",
+                              "```", (r[tool][stage].get("error") or "")[-1500:], "```"]
+                if not r[tool]["verified"]:
+                    L += ["", "verify after %s failed:" % tool, "", "```", r[tool]["verify_error"], "```"]
+        if v1 is not None and v1 > TARGETS["first"]:
+            why.append("**Converge, first run (%s vs target 0.6x).** Both playbooks spend nearly all their time in "
+                       "per-task round trips to the TCG-emulated guest (a Python start there costs seconds), and the "
+                       "collection's playbook runs about as many tasks as the baseline: input parsing and "
+                       "`validate_argument_spec`, the IOMMU check, one `sriov_vfs` and one `sriov_udev_rule` call per "
+                       "PF, the pool network role's own checks (`sriov_info`, `service_facts`, the systemd drop-in "
+                       "for boot ordering), the guest interface, and a final `sriov_info` for the summary. The "
+                       "baseline does less checking (no in-use refusal, no boot-ordering drop-in, no read-back), so "
+                       "per task the two cost the same and the task count decides. The lever is fewer round trips "
+                       "(Mitogen, item 5), not faster module code." % c1)
+        if v2 is not None and v2 > TARGETS["rerun"]:
+            why.append("**Converge, re-run (%s vs target 0.5x).** An idempotent re-run still executes every task "
+                       "(each must read the host to know that nothing changes), so its cost is again the task "
+                       "count times the per-task round trip; the baseline's re-run is no cheaper per task. What "
+                       "the collection wins is correctness: `changed=0` on the re-run, where the baseline "
+                       "re-writes sysfs and reports changes every time." % c2)
+
+    L += ["", "## 5. Accelerated fleet: the same converge under Mitogen (`mitogen_linear`) vs the default strategy", ""]
+    if conv and "collection_mitogen" in conv["tools"]:
+        rounds = conv["rounds"]
+        fp = [(r["collection_mitogen"]["first"]["wall"], r["collection"]["first"]["wall"]) for r in rounds]
+        rp = [(r["collection_mitogen"]["rerun"]["wall"], r["collection"]["rerun"]["wall"]) for r in rounds]
+        c5a, v5a = ratio_cell(fp)
+        c5b, v5b = ratio_cell(rp)
+        ok = all(r["collection_mitogen"]["first"].get("rc") == 0 and r["collection_mitogen"]["rerun"].get("rc") == 0
+                 and r["collection_mitogen"]["verified"] for r in rounds)
+        L += ["| figure | Mitogen / default (pipelining) | |", "| --- | --- | --- |",
+              "| first run wall time | %s | |" % c5a, "| re-run wall time | %s | |" % c5b,
+              "| modules and roles work under Mitogen (runs succeed, verify passes, re-run changed=0) | %s | |" % (
+                  "yes" if ok and all(r["collection_mitogen"]["rerun"].get("changed") == 0 for r in rounds) else "NO"),
+              "", "Mitogen keeps one Python interpreter per target alive and ships modules once, so the per-task "
+              "cost that dominates item 1 mostly disappears. It is a controller-side strategy plugin: it needs "
+              "`mitogen` installed next to ansible-core (`ANSIBLE_STRATEGY_PLUGINS` pointing at "
+              "`ansible_mitogen/plugins/strategy`, `ANSIBLE_STRATEGY=mitogen_linear`). Where it does not apply: "
+              "AWX / Automation Controller execution environments that do not include it (the strategy is "
+              "then unknown), and `serial`/`strategy: free` plays behave as under the matching Mitogen strategy "
+              "only when those are configured too. See bench/README.md."]
+        summary_rows += [("5 Mitogen first run", c5a, "(faster path)", ""), ("5 Mitogen re-run", c5b, "(faster path)", "")]
+        # what the collection vs baseline would be under mitogen
+        fpb = [(r["collection_mitogen"]["first"]["wall"], r["baseline"]["first"]["wall"]) for r in rounds]
+        rpb = [(r["collection_mitogen"]["rerun"]["wall"], r["baseline"]["rerun"]["wall"]) for r in rounds]
+        L += ["", "For comparison with item 1's targets: collection under Mitogen / baseline (default strategy): first "
+              "run %s, re-run %s." % (ratio_cell(fpb)[0], ratio_cell(rpb)[0])]
+    else:
+        L += ["Not measured in this report."]
+
+    # ---------------------------------------------------------------- 2
+    L += ["", "## 2. Per-task cost: each module's no-op run vs `ansible.builtin.ping` on the lab", ""]
+    pt = lab.get("pertask")
+    if pt:
+        L += ["One playbook on the converged lab alternates `ping` and the module (%d pairs per module); "
+              "times are each task's own duration (callback `bench/callback_plugins/bench_times.py`). "
+              "kernel_cmdline runs in check mode (a benchmark never edits the boot configuration)." % p.get("pertask_pairs", 0), "",
+              "| module | module / ping | module s | ping s | statuses | target <= 1.3x |", "| --- | --- | --- | --- | --- | --- |"]
+        losers = []
+        for mod, r in pt["modules"].items():
+            c, v = ratio_cell(r["pairs"])
+            s = stats.ratio_summary(r["pairs"]) if r["pairs"] else None
+            L.append("| %s | %s | %s | %s | %s | %s |" % (
+                mod, c, f(s["a"]["median"]) if s else "-", f(s["b"]["median"]) if s else "-",
+                ", ".join(sorted(set(r["statuses"]))), met(v, TARGETS["pertask"])))
+            summary_rows.append(("2 %s" % mod, c, "<= 1.3x", met(v, TARGETS["pertask"])))
+            if v is not None and v > TARGETS["pertask"]:
+                losers.append((mod, c))
+        if pt.get("rc"):
+            L += ["", "The per-task playbook failed (rc %s):" % pt["rc"], "", "```", pt.get("error", ""), "```"]
+        if losers:
+            why.append("**Per-task cost: %s.** `ping` is the smallest module there is; these modules import more "
+                       "module_utils (a larger AnsiballZ payload to send and unzip on a slow guest) and do real work: "
+                       "the libvirt modules connect to `qemu:///system` and read every domain and network (VF "
+                       "usage), `sriov_vfs` reads sysfs and libvirt usage before deciding, `sriov_info` runs `ip` "
+                       "per PF. Under TCG a Python start and each libvirt round trip costs far more than on "
+                       "hardware, so these ratios are an upper bound." % ", ".join("%s %s" % x for x in losers))
+    else:
+        L += ["Not measured in this report."]
+
+    # ---------------------------------------------------------------- 3
+    L += ["", "## 3. Scale of discovery: `sriov_info`'s logic vs a bare Python walk (the floor)", ""]
+    disc = d.get("discovery")
+    if disc:
+        L += ["In-process (timing a module through Ansible would measure Ansible): A = `list_sriov_pfs` + "
+              "`collect_vf_usage` (libvirt test driver, custom node XML) + `describe_all`; B = os.listdir/readlink/read "
+              "of the same tree, json.loads of the same `ip -j -d link` output, and one libvirt pass with "
+              "ElementTree, computing the same fields. Trees have the layout of tests/unit/fakehost.py; every second "
+              "domain has a hostdev interface on a fake VF, every fourth a `<hostdev>`, two PFs back hostdev pool "
+              "networks, half the domains run. %d pairs, each the mean of 3 calls." % p.get("discovery_pairs", 0), "",
+              "| tree | domains | VFs in use | collection / floor | collection s | floor s | sysfs+ip only: collection / floor | target <= 2x |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        meds = []
+        for s in disc["sizes"]:
+            c, v = ratio_cell(s["full"])
+            c2, _v2 = ratio_cell(s["sysfs_only"])
+            rs = stats.ratio_summary(s["full"])
+            meds.append((s, rs["a"]["median"], stats.ratio_summary(s["sysfs_only"])["a"]["median"]))
+            L.append("| %d PFs x %d VFs | %d | %d | %s | %s | %s | %s | %s |" % (
+                s["pfs"], s["vfs_per_pf"], s["check"]["domains"], s["check"]["vfs_used"], c,
+                f(rs["a"]["median"], 3), f(rs["b"]["median"], 3), c2, met(v, TARGETS["floor"])))
+            summary_rows.append(("3 %dx%d vs floor" % (s["pfs"], s["vfs_per_pf"]), c, "<= 2x", met(v, TARGETS["floor"])))
+            if v is not None and v > TARGETS["floor"]:
+                why.append("**Discovery vs the floor at %dx%d (%s).** The collection's walk makes about twice the "
+                           "system calls of the floor: `Host.link_name()` does `islink` (lstat) then `readlink` for "
+                           "each of a VF's `driver`, `iommu_group` and `physfn` links, `read_device()` checks that "
+                           "the device exists and reads `vendor` and `device` for every VF only for `read_vfs()` to "
+                           "drop them, and every path goes through `Host.path()` (two `os.path.join`). Profile of one "
+                           "call on the larger tree (libvirt off), counts of calls: %s. Reported to the lead as a "
+                           "module_utils change (not made here: bench/ owns no module code)." % (
+                               s["pfs"], s["vfs_per_pf"], c, disc.get("profile", {}).get("syscall_calls")))
+        if len(meds) == 2:
+            small, large = meds
+            vf_factor = (large[0]["pfs"] * large[0]["vfs_per_pf"]) / float(small[0]["pfs"] * small[0]["vfs_per_pf"])
+            g = large[1] / small[1]
+            g2 = large[2] / small[2]
+            L += ["", "Growth from %dx%d/%d domains to %dx%d/%d domains (%.0fx the VFs, %.0fx the domains): "
+                  "collection %.2fx the time (target <= %.1fx: %s); sysfs+ip part alone %.2fx; the libvirt usage "
+                  "scan alone %s s -> %s s." % (
+                      small[0]["pfs"], small[0]["vfs_per_pf"], small[0]["check"]["domains"],
+                      large[0]["pfs"], large[0]["vfs_per_pf"], large[0]["check"]["domains"], vf_factor,
+                      large[0]["check"]["domains"] / float(small[0]["check"]["domains"]), g, TARGETS["growth"],
+                      met(g, TARGETS["growth"]), g2, f(small[0]["usage_scan_s"], 3), f(large[0]["usage_scan_s"], 3))]
+            summary_rows.append(("3 growth (4x VFs, 10x domains)", "%.2fx" % g, "<= 4.5x", met(g, TARGETS["growth"])))
+        prof = disc.get("profile")
+        if prof:
+            L += ["", "Profile of the collection's walk (16x256, libvirt off), top functions by own time:", "", "```"] + \
+                 prof["top"] + ["```"]
+    else:
+        L += ["Not measured in this report."]
+
+    # ---------------------------------------------------------------- 4
+    L += ["", "## 4. Fleet: role `virt.sriov.sriov_vfs` in check mode vs `ping`, local connection", ""]
+    fl = d.get("fleet")
+    if fl:
+        L += ["%d inventory hosts on the local connection, each with its own fake tree (2 igb-like PFs with 4 of 7 VFs; "
+              "the role asks 4 on one, `max` on the other) through `VIRT_SRIOV_HOST_ROOT`, fake `ip`/`udevadm` from "
+              "`bench/fakebin` first on PATH, libvirt = `test:///default` (module_defaults). Figure: hosts per minute "
+              "of the role divided by hosts per minute of one `ping` task (= ping wall / role wall)." % fl["hosts"], ""]
+        if p.get("fleet_pairs", 5) < 5:
+            L += ["**Reduced run:** %d pair(s) per fork count instead of 5 (one pair costs about 3 minutes here). "
+                  "`bench/run --items fleet` runs 5." % p.get("fleet_pairs"), ""]
+        L += ["| forks | role hosts/min | ping hosts/min | role / ping (hosts per minute) | role tasks ok/changed per run |",
+              "| --- | --- | --- | --- | --- |"]
+        for forks, r in fl["forks"].items():
+            inv = [(b, a) for a, b in r["pairs"]]  # hosts/min ratio = ping time / role time
+            c, _v = ratio_cell(inv)
+            rs = stats.ratio_summary(r["pairs"])
+            L.append("| %s | %s | %s | %s | %s |" % (
+                forks, f(fl["hosts"] * 60 / rs["a"]["median"], 0), f(fl["hosts"] * 60 / rs["b"]["median"], 0), c,
+                ", ".join("%s/%s" % x for x in zip(r["role_ok"], r["role_changed"]))))
+            summary_rows.append(("4 fleet forks=%s (hosts/min)" % forks, c, "(no target)", ""))
+            if r["failed_runs"]:
+                L.append("")
+                L.append("Failed runs at forks=%s: %s" % (forks, r["failed_runs"]))
+        why.append("**Fleet.** The role runs two modules per PF (4 module executions per host, plus a summary) "
+                   "where the reference runs one `ping`; on the local connection every module execution is a new "
+                   "Python process on the controller, so the role's throughput is bounded by about 1/5 of ping's "
+                   "before any module logic. With only 2 cores, forks=50 does not help either tool.")
+    else:
+        L += ["Not measured in this report."]
+
+    # ---------------------------------------------------------------- summary
+    L += ["", "## Summary of targets", "", "| item | figure | target | |", "| --- | --- | --- | --- |"]
+    for row in summary_rows:
+        L.append("| %s | %s | %s | %s |" % row)
+    L += ["", "## Where the collection loses, and why", ""]
+    L += ["- " + w for w in why] if why else ["Nowhere in the figures above."]
+    L.append("")
+    return "\n".join(L)
