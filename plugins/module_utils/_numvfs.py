@@ -26,12 +26,12 @@ import time
 
 from ansible_collections.virt.sriov.plugins.module_utils._diff import ChangeTracker
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
+from ansible_collections.virt.sriov.plugins.module_utils._inventory import describe_pf
 from ansible_collections.virt.sriov.plugins.module_utils._libvirt import HAS_LIBVIRT, open_connection
 from ansible_collections.virt.sriov.plugins.module_utils._sysfs import (
     CLASS_NET,
     PCI_DEVICES,
     read_pf,
-    read_vfs,
     resolve_pf,
     vf_addresses,
 )
@@ -59,6 +59,59 @@ WRITER_PROGRAM = (
     "    sys.stderr.write('%d %s' % (exc.errno or 0, exc.strerror or ''))\n"
     "    sys.exit(1)\n"
 )
+
+
+# Reads a file from a child process (``python -c READER_PROGRAM <path>``): while a write of
+# sriov_numvfs is stuck, reading the attribute blocks too (the kernel holds the device lock).
+READER_PROGRAM = (
+    "import sys\n"
+    "with open(sys.argv[1]) as handle:\n"
+    "    sys.stdout.write(handle.read())\n"
+)
+PROBE_TIMEOUT = 10
+
+
+def read_bounded(path, timeout):
+    """Read a file in a child process, waiting at most ``timeout`` seconds.
+
+    Return its text, None when it cannot be read, or the sentinel TIMED_OUT (the child is then
+    abandoned, like a stuck writer)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", READER_PROGRAM, path],
+        close_fds=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + max(timeout, 0.1)
+    while proc.poll() is None:
+        if time.monotonic() >= deadline:
+            return TIMED_OUT
+        time.sleep(0.05)
+    text = proc.stdout.read().decode("utf-8", "replace")
+    proc.stdout.close()
+    return text if proc.returncode == 0 else None
+
+
+TIMED_OUT = object()
+
+
+def check_numvfs_answers(host, address, label, timeout=PROBE_TIMEOUT, reader=None):
+    """Fail (without changing anything) when reading the PF's sriov_numvfs blocks.
+
+    That happens while an earlier write is stuck in the kernel; every later read (also the one in
+    read_pf) would block forever, so it is tried from a child process first.
+    """
+    reader = reader or read_bounded
+    if reader(host.path(PCI_DEVICES, str(address), "sriov_numvfs"), timeout) is TIMED_OUT:
+        raise SriovError(
+            "Reading sriov_numvfs of PF %s did not answer within %d s: an earlier change of its VF "
+            "count is stuck in the kernel, most likely because a guest still holds one of its VFs "
+            "through vfio-pci (look for processes in state D and 'vfio-pci ... Relaying device "
+            "request' in dmesg). Nothing was changed. Shutting the guest down (or virsh destroy) "
+            "releases the VF; the pending write then completes." % (label, timeout),
+        )
 
 
 class WriteResult(object):
@@ -240,7 +293,7 @@ class NumvfsPlan(object):
 
 
 def plan_numvfs(host, pf=None, pci_address=None, num_vfs=None, state="present",
-                drivers_autoprobe=None, link_up=True):
+                drivers_autoprobe=None, link_up=True, reader=None):
     """Validate the request against the PF and return a NumvfsPlan (nothing is written)."""
     if state not in ("present", "absent"):
         raise SriovError("Invalid state %r: expected 'present' or 'absent'." % (state,))
@@ -256,6 +309,7 @@ def plan_numvfs(host, pf=None, pci_address=None, num_vfs=None, state="present",
                 "state=present." % (num_vfs,)
             )
     address = resolve_pf(host, pf=pf, pci_address=pci_address)
+    check_numvfs_answers(host, address, "%s (%s)" % (pf, address) if pf else str(address), reader=reader)
     facts = read_pf(host, address)
     target = resolve_count(wanted, facts)
     if target > 0 and not facts.get("driver"):
@@ -349,9 +403,10 @@ def _bounded_write(host, plan, value, writer, deadline):
         raise SriovError(
             "Writing %d to sriov_numvfs of PF %s did not return within %d s: the write is stuck "
             "in the kernel, most likely because a guest still holds one of its VFs through "
-            "vfio-pci. The writer process (pid %s) was left behind and completes when the device "
-            "is released; the host may log hung-task warnings meanwhile. Detach the VF from its "
-            "guest or shut the guest down, then run again."
+            "vfio-pci. The writer process (pid %s) was left behind: it completes when the guest "
+            "releases the device (shut the guest down, or virsh destroy it), and the PF then has "
+            "0 VFs; until then reading sriov_numvfs blocks and the host logs hung-task warnings. "
+            "Run again afterwards to create the VFs."
             % (value, plan.label, deadline.seconds, result.pid),
             stuck_pid=result.pid,
         )
@@ -440,20 +495,12 @@ def apply_numvfs(host, plan, writer=None, timeout=DEFAULT_TIMEOUT, clock=time.mo
 
 
 def describe(host, address, usage=None, warnings=None):
-    """The PF in the shared return shape (docs/architecture.md), VFs included."""
-    try:
-        from ansible_collections.virt.sriov.plugins.module_utils._inventory import describe_pf
-    except ImportError:  # pragma: no cover - the inventory helper ships with the collection
-        describe_pf = None
-    if describe_pf is not None:
-        return describe_pf(host, address, usage=usage, warnings=warnings)
-    facts = read_pf(host, address)
-    facts["vfs"] = read_vfs(host, address)
-    return facts
+    """The PF in the shared return shape (docs/architecture.md, _inventory.describe_pf)."""
+    return describe_pf(host, address, usage=usage, warnings=warnings)
 
 
 def manage_vfs(host, params, check_mode=False, writer=None, usage_loader=None, clock=time.monotonic,
-               sleep=time.sleep):
+               sleep=time.sleep, reader=None):
     """Everything sriov_vfs does. ``params``: the module's parameters. Returns the result dict."""
     timeout = params.get("timeout", DEFAULT_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
@@ -466,6 +513,7 @@ def manage_vfs(host, params, check_mode=False, writer=None, usage_loader=None, c
         state=params.get("state", "present"),
         drivers_autoprobe=params.get("drivers_autoprobe"),
         link_up=params.get("link_up", True),
+        reader=reader,
     )
     usage, usage_warning = (usage_loader(host) if usage_loader else (None, None))
     warnings = []
@@ -508,6 +556,7 @@ __all__ = [
     "SubprocessWriter",
     "WriteResult",
     "apply_numvfs",
+    "check_numvfs_answers",
     "check_removal_allowed",
     "describe",
     "explain_errno",
@@ -516,6 +565,7 @@ __all__ = [
     "manage_vfs",
     "parse_num_vfs",
     "plan_numvfs",
+    "read_bounded",
     "resolve_count",
     "wait_for_vfs",
 ]

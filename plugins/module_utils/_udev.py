@@ -26,7 +26,12 @@ import tempfile
 
 from ansible_collections.virt.sriov.plugins.module_utils._diff import ChangeTracker
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
-from ansible_collections.virt.sriov.plugins.module_utils._numvfs import parse_num_vfs, pf_label, resolve_count
+from ansible_collections.virt.sriov.plugins.module_utils._numvfs import (
+    check_numvfs_answers,
+    parse_num_vfs,
+    pf_label,
+    resolve_count,
+)
 from ansible_collections.virt.sriov.plugins.module_utils._pci import parse_pci_address
 from ansible_collections.virt.sriov.plugins.module_utils._sysfs import read_pf, resolve_pf
 
@@ -406,6 +411,7 @@ def manage_rule(host, params, check_mode=False):
             raise SriovError("num_vfs is required with state=present: an integer >= 1 or 'max'.")
         wanted = parse_num_vfs(params["num_vfs"])
         address = resolve_pf(host, pf=params.get("pf"), pci_address=params.get("pci_address"))
+        check_numvfs_answers(host, address, str(address))
         facts = read_pf(host, address)
         num_vfs = resolve_count(wanted, facts)
         if num_vfs == 0:
@@ -484,7 +490,6 @@ def manage_rule(host, params, check_mode=False):
     return {
         "changed": changed,
         "path": path,
-        "state": state,
         "pci_address": str(address) if address is not None else None,
         "num_vfs": num_vfs,
         "match": match,

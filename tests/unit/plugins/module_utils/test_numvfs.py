@@ -316,3 +316,26 @@ def test_gather_usage_without_daemon_is_a_warning(fake, monkeypatch):
     monkeypatch.setattr(_numvfs, "HAS_LIBVIRT", True)
     usage, warning = _numvfs.gather_usage(fake.host(), "x")
     assert usage is None and "Cannot connect" in warning
+
+
+def test_read_bounded(tmp_path):
+    target = tmp_path / "sriov_numvfs"
+    target.write_text("4\n")
+    assert _numvfs.read_bounded(str(target), 10) == "4\n"
+    assert _numvfs.read_bounded(str(tmp_path / "missing"), 10) is None
+    fifo = str(tmp_path / "fifo")
+    os.mkfifo(fifo)  # opening a FIFO for reading blocks until a writer comes
+    assert _numvfs.read_bounded(fifo, 0.5) is _numvfs.TIMED_OUT
+    fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    os.close(fd)
+
+
+def test_blocked_numvfs_read_fails_before_any_change(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    writer = FakeWriter(fake)
+    with pytest.raises(SriovError) as info:
+        _numvfs.manage_vfs(fake.host(), {"pf": "enp1s0", "num_vfs": 2}, writer=writer,
+                           reader=lambda path, timeout: _numvfs.TIMED_OUT)
+    assert "did not answer" in info.value.msg and "stuck" in info.value.msg
+    assert "enp1s0 (0000:01:00.0)" in info.value.msg
+    assert writer.writes == []
