@@ -5,11 +5,12 @@ enp1s0, VF 1 given a MAC and VLAN 42 through the PF, a persistent domain that us
 address and an inactive hostdev network on enp1s0. Then the bad inputs (a VF as PF, an unknown
 PF, a malformed address) and an unreachable libvirt URI. The lab is left as found (finalizer).
 
-test_iommu_info_*: ONE iommu_info task per lab variant: the default lab (enabled, DMAR), a lab
-booted without the IOMMU kernel arguments (``--no-iommu-cmdline``: kernel-argument
-remediation), one without any IOMMU (``--iommu none``: firmware remediation) and one with an AMD
-CPU and IOMMU (``--iommu amd``: AMD-Vi, enabled without arguments). The variant instances are
-shared with the other e2e tests through ``lab_factory`` (same names, same options).
+test_iommu_info_*: ONE iommu_info task per lab variant: the default lab (enabled, DMAR, inside
+test_sriov_info), a lab booted without the IOMMU kernel arguments (``--no-iommu-cmdline``: still
+enabled, Debian's kernel turns VT-d on by default) and then rebooted with ``intel_iommu=off``
+(kernel-argument remediation), one without any IOMMU (``--iommu none``: firmware remediation) and
+one with an AMD CPU and IOMMU (``--iommu amd``: AMD-Vi, enabled without arguments). ``lab-noiommu``
+and ``lab-amd`` are shared with the other e2e tests through ``lab_factory`` (same names).
 """
 import json
 import os
@@ -29,7 +30,8 @@ VF1_MAC = "52:54:00:6d:90:02"
 # in a session (lab_factory returns the first instance made under a name). A developer running
 # beside others can keep them apart with VIRT_SRIOV_LAB_VARIANT_PREFIX.
 _PREFIX = os.environ.get("VIRT_SRIOV_LAB_VARIANT_PREFIX", "")
-NOARGS = (_PREFIX + "lab-noargs", "--no-iommu-cmdline")
+# private to this file (its kernel command line is changed): started on a fresh disk
+IOMMU_OFF = (_PREFIX + "lab-iommu-off", "--no-iommu-cmdline")
 NOIOMMU = (_PREFIX + "lab-noiommu", "--iommu", "none")
 AMD = (_PREFIX + "lab-amd", "--iommu", "amd")
 
@@ -185,15 +187,33 @@ def check_iommu_enabled_intel(iommu):
     assert (iommu["reason"], iommu["remediation"], iommu["remediation_kind"]) == (None, None, None)
 
 
-def test_iommu_info_without_kernel_argument(lab_factory):
-    iommu = lab_factory(*NOARGS).run_playbook(IOMMU_PLAY).task("iommu").result
+def test_iommu_info_kernel_default_then_switched_off(lab_factory):
+    """Without IOMMU arguments, then with intel_iommu=off (a private instance, fresh disk).
+
+    Debian 12's current kernel (6.1.0-56, CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF=y) turns VT-d
+    on by default, so a lab booted without the kernel argument has the IOMMU ON: iommu_info
+    must say enabled although /proc/cmdline has no intel_iommu (enabled comes from sysfs).
+    The kernel-argument remediation is then shown for real by booting with intel_iommu=off.
+    """
+    lab = lab_factory(*IOMMU_OFF, fresh=True)
+    default = lab.run_playbook(IOMMU_PLAY).task("iommu").result
+    assert default["cmdline_args"] == {}, default
+    assert default["firmware_table"] == "DMAR", default
+    assert default["enabled"] is True and default["iommu_groups"] > 0, default
+
+    lab.ssh(r"sed -i 's|^\(\s*linux .*\)$|\1 intel_iommu=off|' /boot/grub/grub.cfg && "
+            "grep -q 'intel_iommu=off' /boot/grub/grub.cfg", check=True)
+    lab.reboot()
+    iommu = lab.run_playbook(IOMMU_PLAY).task("iommu").result
+    assert iommu["cmdline_args"] == {"intel_iommu": "off"}, iommu
     assert iommu["enabled"] is False, iommu
     assert iommu["firmware_table"] == "DMAR", iommu
     assert iommu["iommu_groups"] == 0, iommu
-    assert "intel_iommu" not in iommu["cmdline_args"], iommu
+    assert iommu["blocking_kernel_args"] == ["intel_iommu=off"], iommu
     assert iommu["remediation_kind"] == "kernel_args", iommu
-    assert "intel_iommu=on is not on the command line" in iommu["reason"], iommu
-    assert iommu["remediation"].startswith("Add the kernel argument intel_iommu=on"), iommu
+    assert iommu["reason"].startswith("Intel VT-d is disabled on the kernel command line by intel_iommu=off"), iommu
+    assert iommu["remediation"].startswith(
+        "Remove the kernel argument(s) intel_iommu=off and add intel_iommu=on and reboot"), iommu
 
 
 def test_iommu_info_without_iommu(lab_factory):

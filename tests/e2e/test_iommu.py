@@ -155,8 +155,19 @@ def results(res):
     return res.task("Results").result["msg"]
 
 
+def short(name):
+    """Task name without the role prefix the callback records ("virt.sriov.iommu : ...")."""
+    return name.split(" : ", 1)[-1]
+
+
 def changed_tasks(res):
-    return [(t.task, t.action) for t in res.tasks if t.changed]
+    return [(short(t.task), t.action) for t in res.tasks if t.changed]
+
+
+def role_task(res, name):
+    found = [t for t in res.tasks if short(t.task) == name]
+    assert found, [t.task for t in res.tasks]
+    return found[-1]
 
 
 def test_iommu_role_enable(lab_factory):
@@ -217,7 +228,7 @@ def test_iommu_role_amd(lab_factory):
     assert out["check_msg"] == "" and out["enable_msg"] == "", out
     assert out["facts"] == {"enabled": True, "reboot_required": False}, out
     # AMD-Vi needs no argument: only iommu=pt is asked for, and the lab's GRUB already has it
-    kargs = res.task("Set the IOMMU kernel arguments for the next boot").result
+    kargs = role_task(res, "Set the IOMMU kernel arguments for the next boot").result
     assert kargs["changed"] is False and kargs["reboot_required"] is False, kargs
     assert not any(a.startswith("amd_iommu") for a in kargs["args_after"]), kargs
     assert changed_tasks(res) == [], res

@@ -75,7 +75,7 @@ def test_passthrough_playbook_converges_then_changes_nothing(lab):
         assert "bus='0x02' slot='0x10' function='0x2'" in xml, xml
         net = lab.ssh("virsh net-info passthrough", check=True).stdout
         assert "Active:         yes" in net and "Autostart:      yes" in net, net
-        summary = first.task("Summary", host="lab").result["msg"]
+        summary = first.task("Summary", host=lab.name).result["msg"]
         assert "stages run: iommu, vfs, networks, guests" in summary, summary
         assert any(line.startswith("enp1s0 0000:01:00.0 (igb): 4/7 VFs") for line in summary), summary
         assert any(line.startswith("enp2s0 0000:02:00.0 (igb): 7/7 VFs, 1 in use") for line in summary), summary
@@ -97,8 +97,8 @@ def test_report_playbook_writes_one_row_per_pf_and_changes_no_host(lab, tmp_path
     with open(dest) as f:
         rows = list(csv.DictReader(f))
     assert [(r["host"], r["pf"], r["pci_address"], r["driver"], r["totalvfs"]) for r in rows] == [
-        ("lab", "enp1s0", "0000:01:00.0", "igb", "7"),
-        ("lab", "enp2s0", "0000:02:00.0", "igb", "7"),
+        (lab.name, "enp1s0", "0000:01:00.0", "igb", "7"),
+        (lab.name, "enp2s0", "0000:02:00.0", "igb", "7"),
     ], rows
     assert all(r["iommu"] == "on" and r["cpu_vendor"] == "intel" for r in rows), rows
 

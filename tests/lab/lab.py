@@ -19,6 +19,7 @@ See tests/lab/README.md for the design, timings and failure modes.
 """
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -182,8 +183,17 @@ def rootfs_key():
                LIBVIRT_GUESTS, LIBVIRTD_DEFAULT, DEFAULT_GRUB, guest_xml())
 
 
-def kernel_cmdline(iommu_cmdline):
-    return BASE_CMDLINE + (" " + IOMMU_ARGS if iommu_cmdline else "")
+def kernel_cmdline(iommu_cmdline, iommu="intel"):
+    """Kernel command line baked into the base disk's /etc/default/grub.
+
+    AMD-Vi: QEMU's amd-iommu cannot remap interrupts for this guest under TCG (intremap=on
+    panics it: "timer doesn't work through Interrupt-remapped IO-APIC"; intremap=off loses
+    IRQs, every console write then stalls 30 s), so the guest is told `intremap=off`.
+    """
+    args = BASE_CMDLINE + (" " + IOMMU_ARGS if iommu_cmdline else "")
+    if iommu == "amd":
+        args += " intremap=off"
+    return args
 
 
 def ssh_key():
@@ -201,10 +211,10 @@ def ssh_key():
     return key
 
 
-def base_key(iommu_cmdline):
+def base_key(cmdline):
     with open(ssh_key() + ".pub") as f:
         pub = f.read()
-    return sha(rootfs_key(), kernel_cmdline(iommu_cmdline), GRUB_CFG, DISK_SIZE, pub)
+    return sha(rootfs_key(), cmdline, GRUB_CFG, DISK_SIZE, pub)
 
 
 # ----------------------------------------------------------------------------- deps
@@ -335,18 +345,41 @@ def write_files(root, files):
             f.write(text)
 
 
-def base_image_path(iommu_cmdline):
-    return os.path.join(cache_dir(), f"base-{base_key(iommu_cmdline)}.raw")
+def base_image_path(cmdline):
+    return os.path.join(cache_dir(), f"base-{base_key(cmdline)}.raw")
 
 
-def build_base(iommu_cmdline):
-    """Bootable partitioned raw disk (MBR + GRUB) for one kernel-cmdline variant."""
-    out = base_image_path(iommu_cmdline)
+class build_lock:
+    """Serialise builds of concurrent lab.py runs (several engineers share the cache)."""
+
+    def __enter__(self):
+        self.f = open(os.path.join(cache_dir(), ".build.lock"), "w")
+        try:
+            fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log("another lab.py is building: waiting for its lock")
+            fcntl.flock(self.f, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.f, fcntl.LOCK_UN)
+        self.f.close()
+
+
+def build_base(cmdline):
+    """Bootable partitioned raw disk (MBR + GRUB) for one kernel command line."""
+    out = base_image_path(cmdline)
     if os.path.exists(out):
         return out
+    with build_lock():
+        if os.path.exists(out):
+            return out
+        return _build_base(cmdline, out)
+
+
+def _build_base(cmdline, out):
     tarball = build_rootfs()
     t0 = time.time()
-    cmdline = kernel_cmdline(iommu_cmdline)
     tmp = out + ".tmp"
     mnt = tempfile.mkdtemp(prefix="mnt-", dir=cache_dir())
     loops = []
@@ -405,7 +438,10 @@ def build_base(iommu_cmdline):
 
 def cmd_build(args):
     t0 = time.time()
-    variants = [args.iommu_cmdline] if not args.all_variants else [True, False]
+    if args.all_variants:
+        variants = [kernel_cmdline(c, i) for c in (True, False) for i in ("intel", "amd")]
+    else:
+        variants = [kernel_cmdline(args.iommu_cmdline, args.iommu)]
     for v in variants:
         build_base(v)
     log(f"build done in {time.time() - t0:.0f}s")
@@ -523,7 +559,9 @@ def config_from_args(args):
 
 def qemu_cmd(inst, cfg, port):
     iommu = cfg["iommu"]
-    machine = "q35,kernel-irqchip=split" if iommu != "none" else "q35"
+    # split irqchip for VT-d interrupt remapping; AMD-Vi with intremap panics the 6.1 guest
+    # under TCG ("timer doesn't work through Interrupt-remapped IO-APIC"), so it runs without.
+    machine = "q35,kernel-irqchip=split" if iommu == "intel" else "q35"
     vendor = {"intel": "GenuineIntel", "amd": "AuthenticAMD"}.get(iommu, "GenuineIntel")
     cmd = [QEMU, "-name", f"virt-sriov-lab-{inst.name}",
            "-machine", machine, "-accel", "tcg,thread=multi",
@@ -536,7 +574,7 @@ def qemu_cmd(inst, cfg, port):
     if iommu == "intel":
         cmd += ["-device", "intel-iommu,intremap=on,caching-mode=on"]
     elif iommu == "amd":
-        cmd += ["-device", "amd-iommu,intremap=on"]
+        cmd += ["-device", "amd-iommu,intremap=off"]
     for i in range(1, cfg["pfs"] + 1):
         cmd += ["-device", f"pcie-root-port,id=rp{i},slot={i},chassis={i}",
                 "-netdev", f"user,id=sr{i},restrict=on",
@@ -550,7 +588,7 @@ def qemu_cmd(inst, cfg, port):
 
 def start(inst, cfg, fresh=False, wait=True, timeout=600):
     require_deps()
-    base = build_base(cfg["iommu_cmdline"])
+    base = build_base(kernel_cmdline(cfg["iommu_cmdline"], cfg["iommu"]))
     st = inst.state()
     pid = inst.pid()
     if pid:
@@ -600,6 +638,11 @@ def wait_ssh(inst, timeout=600, not_boot_id=None):
         if not inst.pid():
             tail = "\n  ".join(inst.serial_tail(15))
             raise LabError(f"QEMU of instance {inst.name} is not running.\n  serial:\n  {tail}")
+        panic = [ln for ln in inst.serial_tail(40) if "Kernel panic" in ln]
+        if panic:
+            tail = "\n  ".join(inst.serial_tail(15))
+            raise LabError(f"guest kernel of instance {inst.name} panicked: {panic[0]}\n"
+                           f"  serial ({inst.serial}):\n  {tail}")
         bid = inst.ssh_probe()
         if bid and bid != not_boot_id:
             el = time.time() - t0
@@ -630,10 +673,14 @@ def stop(inst, timeout=20):
         return
     log(f"stopping {inst.name} (pid {pid})")
     try:
-        inst.ssh("systemctl poweroff --no-block", timeout=10, capture_output=True)
+        ok = inst.ssh("systemctl poweroff --no-block", timeout=10,
+                      capture_output=True).returncode == 0
     except (subprocess.TimeoutExpired, LabError):
-        pass
+        ok = False
     inst.close_master()
+    if not ok:
+        log("guest did not accept poweroff over SSH")
+        timeout = 2
 
     def gone(t):
         end = time.time() + t
@@ -689,37 +736,52 @@ def inventory_text(inst, fmt="ini"):
 # ----------------------------------------------------------------------------- CLI
 
 def main(argv=None):
+    def common(p, top):
+        # accepted before and after the subcommand (`lab.py --name x stop` == `lab.py stop --name x`)
+        d = (lambda v: v) if top else (lambda v: argparse.SUPPRESS)
+        p.add_argument("--name", default=d(os.environ.get("VIRT_SRIOV_LAB_NAME", "lab")),
+                       help="instance name (default: $VIRT_SRIOV_LAB_NAME or lab); each instance "
+                            "has its own port and run dir")
+        p.add_argument("--pfs", type=int, default=d(2),
+                       help="number of igb (82576) ports (default 2)")
+        p.add_argument("--iommu", choices=["intel", "amd", "none"], default=d("intel"),
+                       help="emulated IOMMU (default intel)")
+        p.add_argument("--iommu-cmdline", dest="iommu_cmdline",
+                       action=argparse.BooleanOptionalAction, default=d(True),
+                       help=f"kernel command line has '{IOMMU_ARGS}' (default on)")
+        p.add_argument("--memory", type=int, default=d(2048), help="guest RAM in MiB (default 2048)")
+        p.add_argument("--smp", type=int, default=d(2), help="guest vCPUs (default 2)")
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--name", default=os.environ.get("VIRT_SRIOV_LAB_NAME", "lab"),
-                    help="instance name (default: lab); instances have their own port and run dir")
-    ap.add_argument("--pfs", type=int, default=2, help="number of igb (82576) ports (default 2)")
-    ap.add_argument("--iommu", choices=["intel", "amd", "none"], default="intel",
-                    help="emulated IOMMU (default intel)")
-    ap.add_argument("--iommu-cmdline", dest="iommu_cmdline", action=argparse.BooleanOptionalAction,
-                    default=True, help=f"kernel command line has '{IOMMU_ARGS}' (default on)")
-    ap.add_argument("--memory", type=int, default=2048, help="guest RAM in MiB (default 2048)")
-    ap.add_argument("--smp", type=int, default=2, help="guest vCPUs (default 2)")
+    common(ap, True)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("deps", help="install host packages (QEMU 10 from bookworm-backports, ...)")
-    b = sub.add_parser("build", help="build (or reuse) the cached image")
+
+    def add(name, help):
+        p = sub.add_parser(name, help=help)
+        common(p, False)
+        return p
+
+    add("deps", help="install host packages (QEMU 10 from bookworm-backports, ...)")
+    b = add("build", help="build (or reuse) the cached image")
     b.add_argument("--all-variants", action="store_true",
-                   help="build base disks with and without the IOMMU kernel args")
-    s = sub.add_parser("start", help="start (or reuse) the instance and wait for SSH")
+                   help="build base disks for every kernel command line variant")
+    s = add("start", help="start (or reuse) the instance and wait for SSH")
     s.add_argument("--fresh", action="store_true", help="discard the instance's disk overlay")
     s.add_argument("--no-wait", dest="wait", action="store_false", help="do not wait for SSH")
     s.add_argument("--timeout", type=int, default=600)
-    sub.add_parser("stop", help="power off (then SIGTERM/SIGKILL) the instance's own QEMU")
-    r = sub.add_parser("reboot", help="reboot the guest and wait for SSH (new boot_id)")
+    add("stop", help="power off (then SIGTERM/SIGKILL) the instance's own QEMU")
+    r = add("reboot", help="reboot the guest and wait for SSH (new boot_id)")
     r.add_argument("--timeout", type=int, default=600)
-    w = sub.add_parser("wait", help="wait until SSH answers")
+    w = add("wait", help="wait until SSH answers")
     w.add_argument("--timeout", type=int, default=600)
-    sh = sub.add_parser("ssh", help="ssh into the guest (interactive without CMD)")
+    sh = add("ssh", help="ssh into the guest (interactive without CMD)")
     sh.add_argument("command", nargs=argparse.REMAINDER)
-    i = sub.add_parser("inventory", help="print an Ansible inventory for the instance")
+    i = add("inventory", help="print an Ansible inventory for the instance")
     i.add_argument("--format", choices=["ini", "yaml"], default="ini")
     i.add_argument("--write", metavar="PATH", help="write it to PATH instead of stdout")
-    sub.add_parser("status", help="show the instance's state (JSON)")
+    add("status", help="show the instance's state (JSON)")
+    add("list", help="list instances and whether they run")
     args = ap.parse_args(argv)
     if args.pfs < 0 or args.pfs > 8:
         ap.error("--pfs must be between 0 and 8")
@@ -729,6 +791,14 @@ def main(argv=None):
             return cmd_deps(args)
         if args.cmd == "build":
             return cmd_build(args)
+        if args.cmd == "list":
+            root = os.path.join(cache_dir(), "instances")
+            for n in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+                i = Instance(n)
+                pid = i.pid()
+                print(f"{n:20} {'running pid ' + str(pid) if pid else 'stopped':18} "
+                      f"port {i.port()} {json.dumps(i.state().get('config'))}")
+            return 0
         inst = Instance(args.name)
         if args.cmd == "start":
             start(inst, config_from_args(args), fresh=args.fresh, wait=args.wait,
