@@ -101,7 +101,7 @@ seealso:
   - module: virt.sriov.sriov_udev_rule
   - name: RHEL Virtualization Deployment Guide, 17.2 PCI Device Assignment with SR-IOV Devices
     description: The procedure these modules automate.
-    link: https://docs.redhat.com/en/documentation/red_hat_enterprise_linux/7/html/virtualization_deployment_and_administration_guide/sect-pci_devices-pci_passthrough
+    link: https://docs.redhat.com/en/documentation/red_hat_enterprise_linux/7/html/virtualization_deployment_and_administration_guide/
 notes:
   - VFs are listed through the PF's C(virtfnN) links; a VF's host interface exists only while a
     host network driver is bound to it.

@@ -138,3 +138,12 @@ def test_vf_as_pf(env):
     env.fake.set_numvfs(PF1, 2)
     result = env({"pf": "enp1s0v0", "num_vfs": 2})
     assert result["failed"] and "virtual function" in result["msg"]
+
+
+def test_stuck_numvfs_fails_without_change(env, monkeypatch):
+    from ansible_collections.virt.sriov.plugins.module_utils import _numvfs
+
+    monkeypatch.setattr(_numvfs, "read_bounded", lambda path, timeout: _numvfs.TIMED_OUT)
+    result = env({"pf": "enp1s0", "num_vfs": 4})
+    assert result["failed"] and "did not answer" in result["msg"]
+    assert not os.path.exists(env.fake.p(RULE1)) and reloads(env) == 0
