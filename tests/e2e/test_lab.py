@@ -4,6 +4,7 @@ Assertions are batched into few SSH round trips: every command against the TCG g
 about a second.
 """
 import json
+import os
 
 import pytest
 
@@ -84,3 +85,19 @@ def test_run_playbook(lab):
     assert res.task("ping").status == "ok"
     assert res.task("read totalvfs").result["stdout"] == "7"
     assert res.task("fails on purpose").status == "ignored"
+
+
+VARIANTS = os.environ.get("VIRT_SRIOV_LAB_VARIANTS") == "1"
+
+
+@pytest.mark.skipif(not VARIANTS, reason="lab variant boot not requested "
+                    "(set VIRT_SRIOV_LAB_VARIANTS=1; it boots a second VM)")
+def test_variant_without_iommu_cmdline(lab_factory):
+    """--no-iommu-cmdline: VT-d is present (DMAR table) but off: no dmar0, no groups."""
+    other = lab_factory("lab-e2e-noargs", "--no-iommu-cmdline", "--pfs", "1")
+    info = probe(other)
+    assert "intel_iommu=on" not in info["cmdline"], info
+    assert info["iommu_class"].strip() == "", info
+    assert info["iommu_groups"] == 0, info
+    assert other.ssh("test -e /sys/firmware/acpi/tables/DMAR").returncode == 0
+    assert [pf["name"] for pf in info["pfs"]] == ["enp1s0"], info
