@@ -110,9 +110,9 @@ seealso:
   - name: libvirt network XML format, hostdev forward mode
     description: How libvirt describes a pool of SR-IOV VFs.
     link: https://libvirt.org/formatnetwork.html#connectivity
-  - name: RHEL 7 Virtualization Deployment Guide, 17.2.4
-    description: Setting PCI device assignment from a pool of SR-IOV virtual functions.
-    link: https://docs.redhat.com/en/documentation/red_hat_enterprise_linux/7/html/virtualization_deployment_and_administration_guide/sect-pci_devices-pci_passthrough
+  - name: RHEL 7 Virtualization Deployment Guide
+    description: Section 17.2.4, setting PCI device assignment from a pool of SR-IOV virtual functions.
+    link: https://docs.redhat.com/en/documentation/red_hat_enterprise_linux/7/html/virtualization_deployment_and_administration_guide/
   - module: virt.sriov.sriov_vfs
     description: Creates the VFs of a PF, which a pool network needs before it starts.
 notes:
