@@ -101,7 +101,8 @@ def item_discovery(args):
 
 
 def profile_discovery(work):
-    """Top functions of the collection's walk on the larger tree (evidence for the report)."""
+    """Where the collection's walk spends its time (16x256, libvirt off), and the file system
+    calls of both walks: evidence for the report."""
     import cProfile
     import io
     import pstats
@@ -109,21 +110,26 @@ def profile_discovery(work):
     import libvirt
     root, node, ip = discovery.prepare(work, 16, 256, 500)
     conn = libvirt.open("test://" + os.path.abspath(node))
-    prof = cProfile.Profile()
-    prof.enable()
-    discovery.collection(root, conn, ip, False)
-    prof.disable()
+    out = {"calls": {}}
+    for name, fn in (("collection", discovery.collection), ("floor", discovery.floor)):
+        prof = cProfile.Profile()
+        prof.enable()
+        fn(root, conn, ip, False)
+        prof.disable()
+        buf = io.StringIO()
+        st = pstats.Stats(prof, stream=buf)
+        counts = {}
+        for (_file, _line, func), (_cc, nc, _tt, _ct, _callers) in st.stats.items():
+            for call in ("lstat", "readlink", "stat", "listdir", "open"):
+                if func in ("<built-in method posix.%s>" % call, "<built-in method io.%s>" % call):
+                    counts[call] = counts.get(call, 0) + nc
+        out["calls"][name] = counts
+        if name == "collection":
+            st.sort_stats("tottime").print_stats(8)
+            out["top"] = [line.replace(os.path.join(WORK, "collections") + "/", "")
+                          for line in buf.getvalue().splitlines() if line.strip()][-9:]
     conn.close()
-    buf = io.StringIO()
-    st = pstats.Stats(prof, stream=buf)
-    st.sort_stats("tottime").print_stats(8)
-    counts = {}
-    for (filename, _line, func), (_cc, nc, _tt, _ct, _callers) in st.stats.items():
-        if func in ("lstat", "readlink", "stat", "open", "listdir") or func.startswith("<built-in method posix.") \
-                or func.startswith("<built-in method io.open"):
-            counts[func] = counts.get(func, 0) + nc
-    lines = [line for line in buf.getvalue().splitlines() if line.strip()][-9:]
-    return {"syscall_calls": counts, "top": lines}
+    return out
 
 
 # ------------------------------------------------------------------------------ item 4
@@ -195,17 +201,26 @@ class BenchLab(object):
         self.inventory = os.path.join(WORK, "lab-%s.ini" % name)
         self.resets = []
 
-    def lab_py(self, *a):
-        subprocess.run([sys.executable, LAB_PY, "--name", self.name] + list(a), check=True)
+    def lab_py(self, *a, **kw):
+        return subprocess.run([sys.executable, LAB_PY, "--name", self.name] + list(a), check=kw.get("check", True))
 
-    def start(self):
+    def start(self, reuse=False):
+        """Fresh boot (or, with reuse, an instance bench/run just booted and nothing touched)."""
         t0 = time.time()
-        self.lab_py("start", "--fresh")
+        p = self.lab_py("start", "--timeout", "1500", *([] if reuse else ["--fresh"]), check=False)
+        if p.returncode != 0:  # a boot on a loaded machine can outlast lab.py's wait
+            self.lab_py("wait", "--timeout", "1500")
         self.boot_s = time.time() - t0
         self.lab_py("inventory", "--write", self.inventory)
-        # let the guest's boot-time services settle before the snapshot
-        self.inst.ssh("systemctl is-system-running --wait >/dev/null 2>&1; true", timeout=300)
-        self._qmp().hmp("savevm " + SNAPSHOT)
+        q = self._qmp()
+        have = SNAPSHOT in (q.cmd("human-monitor-command", **{"command-line": "info snapshots"}) or "")
+        if reuse and have:
+            log("reusing snapshot %s of the running instance (taken after its fresh boot)" % SNAPSHOT)
+        else:
+            # let the guest's boot-time services settle before the snapshot
+            self.inst.ssh("systemctl is-system-running --wait >/dev/null 2>&1; true", timeout=300)
+            q.hmp("savevm " + SNAPSHOT)
+        q.close()
 
     def _qmp(self):
         import qmp
@@ -230,15 +245,26 @@ def lab_inventories(lab):
     return [lab.inventory, os.path.join(REPO, "playbooks", "inventory", "lab")]
 
 
-def item_lab(args):
+def item_lab(args, checkpoint=lambda lab_data: None):
     lab = BenchLab(args.lab_name)
-    log("starting lab instance %s (fresh)" % args.lab_name)
-    lab.start()
+    log("starting lab instance %s (%s)" % (args.lab_name, "reusing it" if args.reuse_lab else "fresh"))
+    lab.start(reuse=args.reuse_lab)
     out = {"boot_s": lab.boot_s}
     try:
+        def after_round(i, conv):
+            out["converge"] = conv
+            out["resets_s"] = lab.resets
+            # the lab is now converged by the collection (the last tool of a round): measure the
+            # per-task costs once, after the first round, so a cut-short run still has them
+            if i == 0 and "pertask" in args.items:
+                out["pertask"] = lab_pertask(lab, args)
+            checkpoint(out)
         if "converge" in args.items or "mitogen" in args.items:
-            out["converge"] = lab_converge(lab, args)
-        if "pertask" in args.items:
+            lab_converge(lab, args, after_round)
+        elif "pertask" in args.items:
+            lab.reset()
+            for playbook in (os.path.join(REPO, "playbooks", "sriov_passthrough.yml"),):
+                run_playbook(playbook, lab_inventories(lab), ansible_env(), [], "converge for per-task")
             out["pertask"] = lab_pertask(lab, args)
     finally:
         out["resets_s"] = lab.resets
@@ -247,7 +273,7 @@ def item_lab(args):
     return out
 
 
-def lab_converge(lab, args):
+def lab_converge(lab, args, after_round):
     """Per round: collection (default strategy), baseline, collection under Mitogen; each from
     the same fresh state (loadvm), first run then re-run, then the same verify playbook."""
     invs = lab_inventories(lab)
@@ -268,7 +294,7 @@ def lab_converge(lab, args):
             rnd[name] = {"first": _brief(first), "rerun": _brief(rerun), "verified": verify["rc"] == 0,
                          "verify_error": verify.get("error", "")[-1500:]}
         rounds.append(rnd)
-    return {"rounds": rounds, "tools": [t[0] for t in tools]}
+        after_round(i, {"rounds": rounds, "tools": [t[0] for t in tools]})
 
 
 def _brief(r):
@@ -352,6 +378,16 @@ def machine():
 ITEMS = ("discovery", "fleet", "pertask", "converge", "mitogen")
 
 
+def write(args, data):
+    import report
+    with open(args.json + ".tmp", "w") as handle:
+        json.dump(data, handle, indent=1)
+    os.rename(args.json + ".tmp", args.json)
+    with open(args.output, "w") as handle:
+        handle.write(report.render(data))
+    log("wrote %s and %s" % (args.output, args.json))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="bench/run", description=__doc__)
     ap.add_argument("--pairs", type=int, default=5, help="A/B pairs for in-process and per-task items (default 5)")
@@ -363,6 +399,9 @@ def main(argv=None):
                     help="items to run (none with --merge: only rewrite the report)")
     ap.add_argument("--lab-name", default="bench")
     ap.add_argument("--keep-lab", action="store_true", help="leave the lab instance running")
+    ap.add_argument("--reuse-lab", action="store_true",
+                    help="use the running instance and its snapshot from an earlier bench/run (taken right after that "
+                         "run's fresh boot); without a snapshot, the instance must be freshly booted and untouched")
     ap.add_argument("--output", default=os.path.join(BENCH, "results.md"))
     ap.add_argument("--json", default=os.path.join(BENCH, "results.json"))
     ap.add_argument("--merge", nargs="+", default=[],
@@ -389,17 +428,17 @@ def main(argv=None):
         data["fleet"] = item_fleet(args)
         params["fleet_pairs"] = args.fleet_pairs
     if set(args.items) & {"pertask", "converge", "mitogen"}:
-        data["lab"] = item_lab(args)
-        params["lab_pairs"] = args.lab_pairs
         params["pertask_pairs"] = args.pairs
+
+        def checkpoint(lab_data):
+            data["lab"] = lab_data
+            params["lab_pairs"] = len((lab_data.get("converge") or {}).get("rounds", []))
+            write(args, data)
+        data["lab"] = item_lab(args, checkpoint)
+        params["lab_pairs"] = len((data["lab"].get("converge") or {}).get("rounds", []))
     data["machine"]["load_end"] = sh("cat /proc/loadavg")
     data["runs"][-1]["load_end"] = data["machine"]["load_end"]
-    with open(args.json, "w") as handle:
-        json.dump(data, handle, indent=1)
-    import report
-    with open(args.output, "w") as handle:
-        handle.write(report.render(data))
-    log("wrote %s and %s" % (args.output, args.json))
+    write(args, data)
     shutil.rmtree(os.path.join(WORK, "cp"), ignore_errors=True)
 
 
