@@ -20,6 +20,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import os
+import select
 import subprocess
 import sys
 import time
@@ -43,12 +45,15 @@ PASSTHROUGH_DRIVERS = ("vfio-pci", "pci-stub")
 IFF_UP = 0x1
 POLL_INTERVAL = 0.2
 
-# The child program that performs one write. Constant text, run as
-# ``python -c WRITER_PROGRAM <path> <value>``: on failure it prints ``<errno> <strerror>`` on
-# stderr and exits 1. A thread would not do: a thread stuck in an uninterruptible write keeps
-# the module's process from exiting.
+# Operations that can block in the kernel run in a child process: ``python -I -S -c PROGRAM
+# args``. The child first prints ``R`` (ready), so that a slow interpreter start on a loaded host
+# is not mistaken for a stuck kernel call, then does the one system call. On failure it prints
+# ``<errno> <strerror>`` on stderr and exits 1. A thread would not do: a thread stuck in an
+# uninterruptible write keeps the module's process from exiting.
 WRITER_PROGRAM = (
     "import os, sys\n"
+    "sys.stdout.write('R')\n"
+    "sys.stdout.flush()\n"
     "try:\n"
     "    fd = os.open(sys.argv[1], os.O_WRONLY)\n"
     "    try:\n"
@@ -59,39 +64,92 @@ WRITER_PROGRAM = (
     "    sys.stderr.write('%d %s' % (exc.errno or 0, exc.strerror or ''))\n"
     "    sys.exit(1)\n"
 )
-
-
-# Reads a file from a child process (``python -c READER_PROGRAM <path>``): while a write of
-# sriov_numvfs is stuck, reading the attribute blocks too (the kernel holds the device lock).
+# Reads a file: while a write of sriov_numvfs is stuck, reading the attribute blocks too (the
+# kernel holds the device lock), so the first read of a run is tried from a child.
 READER_PROGRAM = (
     "import sys\n"
-    "with open(sys.argv[1]) as handle:\n"
-    "    sys.stdout.write(handle.read())\n"
+    "sys.stdout.write('R')\n"
+    "sys.stdout.flush()\n"
+    "try:\n"
+    "    with open(sys.argv[1]) as handle:\n"
+    "        sys.stdout.write(handle.read())\n"
+    "except (IOError, OSError) as exc:\n"
+    "    sys.stderr.write('%d %s' % (exc.errno or 0, exc.strerror or ''))\n"
+    "    sys.exit(1)\n"
 )
 PROBE_TIMEOUT = 10
+# How long a child may take to start (import nothing, print "R") on a loaded host.
+START_TIMEOUT = 120
 
 
-def read_bounded(path, timeout):
-    """Read a file in a child process, waiting at most ``timeout`` seconds.
+class WriteResult(object):
+    """Outcome of one bounded child operation: ``ok`` (with ``output``), or ``errno``/``message``,
+    or ``timed_out`` (``started`` False when the child never got to the system call)."""
 
-    Return its text, None when it cannot be read, or the sentinel TIMED_OUT (the child is then
-    abandoned, like a stuck writer)."""
+    def __init__(self, ok=False, err=None, message=None, timed_out=False, pid=None, output=None,
+                 started=True):
+        self.ok = ok
+        self.errno = err
+        self.message = message
+        self.timed_out = timed_out
+        self.pid = pid
+        self.output = output
+        self.started = started
+
+
+def run_child(program, args, timeout, start_timeout=START_TIMEOUT):
+    """Run ``program`` in a child Python and wait at most ``timeout`` seconds once it is ready.
+
+    On timeout the child is abandoned (it may sit in the kernel in D state, where no signal
+    reaches it); the module's own process stays free to report.
+    """
     proc = subprocess.Popen(
-        [sys.executable, "-c", READER_PROGRAM, path],
+        [sys.executable, "-I", "-S", "-c", program] + list(args),
         close_fds=True,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         start_new_session=True,
     )
+    out_fd = proc.stdout.fileno()
+    start_deadline = time.monotonic() + start_timeout
+    while True:
+        remaining = start_deadline - time.monotonic()
+        if remaining <= 0:
+            return WriteResult(timed_out=True, pid=proc.pid, started=False)
+        ready, _w, _x = select.select([out_fd], [], [], min(remaining, 0.5))
+        if ready:
+            os.read(out_fd, 1)  # the "R", or b"" when the child died early
+            break
+        if proc.poll() is not None:
+            break
     deadline = time.monotonic() + max(timeout, 0.1)
     while proc.poll() is None:
         if time.monotonic() >= deadline:
-            return TIMED_OUT
+            return WriteResult(timed_out=True, pid=proc.pid)
         time.sleep(0.05)
-    text = proc.stdout.read().decode("utf-8", "replace")
+    output = proc.stdout.read().decode("utf-8", "replace")
+    err_text = proc.stderr.read().decode("utf-8", "replace").strip()
     proc.stdout.close()
-    return text if proc.returncode == 0 else None
+    proc.stderr.close()
+    if proc.returncode == 0:
+        return WriteResult(ok=True, output=output)
+    code, _sep, message = err_text.partition(" ")
+    try:
+        code = int(code)
+    except ValueError:
+        code, message = None, err_text or "exit code %d" % proc.returncode
+    return WriteResult(err=code, message=message)
+
+
+def read_bounded(path, timeout):
+    """Read a file in a child process, waiting at most ``timeout`` seconds once it is ready.
+
+    Return its text, None when it cannot be read, or the sentinel TIMED_OUT."""
+    result = run_child(READER_PROGRAM, [path], timeout)
+    if result.timed_out:
+        return TIMED_OUT if result.started else None
+    return result.output if result.ok else None
 
 
 TIMED_OUT = object()
@@ -114,48 +172,12 @@ def check_numvfs_answers(host, address, label, timeout=PROBE_TIMEOUT, reader=Non
         )
 
 
-class WriteResult(object):
-    """Outcome of one bounded write: ``ok``, or ``errno``/``message``, or ``timed_out``."""
-
-    def __init__(self, ok=False, err=None, message=None, timed_out=False, pid=None):
-        self.ok = ok
-        self.errno = err
-        self.message = message
-        self.timed_out = timed_out
-        self.pid = pid
-
-
 class SubprocessWriter(object):
-    """Write a value to a sysfs file from a child process, waiting at most ``timeout`` seconds.
-
-    On timeout the child is abandoned (it may sit in the kernel in D state, where no signal
-    reaches it) and the result says so; the module's own process stays free to report.
-    """
+    """Write a value to a sysfs file from a child process, waiting at most ``timeout`` seconds
+    once the child is ready (see run_child)."""
 
     def __call__(self, path, value, timeout):
-        proc = subprocess.Popen(
-            [sys.executable, "-c", WRITER_PROGRAM, path, value],
-            close_fds=True,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + max(timeout, 0.1)
-        while proc.poll() is None:
-            if time.monotonic() >= deadline:
-                return WriteResult(timed_out=True, pid=proc.pid)
-            time.sleep(0.05)
-        err_text = proc.stderr.read().decode("utf-8", "replace").strip()
-        proc.stderr.close()
-        if proc.returncode == 0:
-            return WriteResult(ok=True)
-        code, _sep, message = err_text.partition(" ")
-        try:
-            code = int(code)
-        except ValueError:
-            code, message = None, err_text or "exit code %d" % proc.returncode
-        return WriteResult(err=code, message=message)
+        return run_child(WRITER_PROGRAM, [path, value], timeout)
 
 
 # --------------------------------------------------------------------------------- input values
@@ -399,6 +421,11 @@ class _Deadline(object):
 def _bounded_write(host, plan, value, writer, deadline):
     path = host.path(PCI_DEVICES, str(plan.address), "sriov_numvfs")
     result = writer(path, "%d\n" % value, deadline.remaining())
+    if result.timed_out and not result.started:
+        raise SriovError(
+            "The helper process that writes sriov_numvfs of PF %s did not start within %d s (is "
+            "the host overloaded?). Nothing was written." % (plan.label, START_TIMEOUT),
+        )
     if result.timed_out:
         raise SriovError(
             "Writing %d to sriov_numvfs of PF %s did not return within %d s: the write is stuck "

@@ -1,0 +1,195 @@
+"""VF lifecycle (RHEL guide 17.2 steps 3 and 4) in the emulated hypervisor: the sriov_vfs role,
+the sriov_vfs and sriov_udev_rule modules.
+
+test_role_lifecycle_and_reboot, in order (each step costs seconds under TCG, so the checks are
+batched into two playbooks and one reboot):
+  1. clean host, role in check mode: changed, and the host still has 0 VFs and no rule file;
+  2. apply (PF1: 4, PF2: max = 7): changed; apply again: not changed; check mode: not changed;
+  3. PF1 from 4 to 2 (nobody uses a VF): changed, 2 VFs;
+  4. reboot: both PFs come back with 2 and 7 VFs, from the udev rules alone;
+  5. bad input (unknown PF, VF as PF, above totalvfs, negative, non-integer, quotes, newline,
+     path outside the rules directories): each fails with a clear message, nothing changes;
+  6. role with state=absent: no VFs, no rule files.
+test_vf_in_use_refused: a VF of PF1 attached to the running guestVM; a different count fails
+  within seconds naming guestVM, the count is unchanged and the host answers.
+
+Both tests leave the lab as they found it (finalizers): guest off, no VFs, no rule files.
+"""
+import time
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+VIRSH = "virsh -c qemu:///system"
+PF1_DEV = "/sys/class/net/enp1s0/device"
+PF2_DEV = "/sys/class/net/enp2s0/device"
+RULE1 = "/etc/udev/rules.d/82-virt-sriov-numvfs-0000:01:00.0.rules"
+RULE2 = "/etc/udev/rules.d/82-virt-sriov-numvfs-0000:02:00.0.rules"
+STATE = (f"cat {PF1_DEV}/sriov_numvfs {PF2_DEV}/sriov_numvfs; "
+         "ls /etc/udev/rules.d | grep -c '^82-virt-sriov-numvfs-' || true")
+CLEANUP = (f"{VIRSH} destroy guestVM >/dev/null 2>&1; "
+           f"echo 0 > {PF1_DEV}/sriov_numvfs; echo 0 > {PF2_DEV}/sriov_numvfs; "
+           "rm -f /etc/udev/rules.d/82-virt-sriov-numvfs-*.rules; udevadm control --reload")
+
+ROLE = """
+    - name: "{name}"
+      block:
+        - name: "{name} (role)"
+          ansible.builtin.import_role:
+            name: virt.sriov.sriov_vfs
+          vars:
+            sriov_vfs_pfs: {pfs}
+      check_mode: {check}
+    - name: "{name} (result)"
+      ansible.builtin.set_fact:
+        __e2e_{key}: >-
+          {{{{ (__sriov_vfs_set.results + __sriov_vfs_rules.results) | map(attribute='changed') | list }}}}
+"""
+PFS = '[{pf: enp1s0, num_vfs: 4}, {pci_address: "0000:02:00.0", num_vfs: max}]'
+PFS_2 = '[{pf: enp1s0, num_vfs: 2}, {pci_address: "0000:02:00.0", num_vfs: max}]'
+
+PLAY_APPLY = """
+- hosts: all
+  gather_facts: false
+  tasks:
+""" + "".join(ROLE.format(name=n, key=k, pfs=p, check=c) for n, k, p, c in (
+    ("check mode on a clean host", "check1", PFS, "true"),
+)) + """
+    - name: host after check mode
+      ansible.builtin.shell: "{state}"
+      changed_when: false
+      register: __e2e_after_check
+""".format(state=STATE) + "".join(ROLE.format(name=n, key=k, pfs=p, check=c) for n, k, p, c in (
+    ("apply", "apply1", PFS, "false"),
+    ("apply again", "apply2", PFS, "false"),
+    ("check mode again", "check2", PFS, "true"),
+    ("PF1 from 4 to 2", "change", PFS_2, "false"),
+)) + """
+    - name: host after the change
+      ansible.builtin.shell: "{state}; cat {rule1}"
+      changed_when: false
+      register: __e2e_after_change
+    - name: four steps and the change
+      ansible.builtin.assert:
+        that:
+          - __e2e_check1 == [true, true, true, true]
+          - __e2e_after_check.stdout_lines == ['0', '0', '0']
+          - __e2e_apply1 == [true, true, true, true]
+          - __e2e_apply2 == [false, false, false, false]
+          - __e2e_check2 == [false, false, false, false]
+          - __e2e_change == [true, false, true, false]
+          - __e2e_after_change.stdout_lines[:3] == ['2', '7', '2']
+          - >-
+            'ACTION=="add", SUBSYSTEM=="net", KERNELS=="0000:01:00.0", ATTR{{device/sriov_numvfs}}=="0",
+            ATTR{{device/sriov_numvfs}}="2"' in __e2e_after_change.stdout_lines
+""".format(state=STATE, rule1=RULE1)
+
+BAD = [
+    ("unknown PF", "sriov_vfs", "{pf: nope0, num_vfs: 2}", "'nope0' is not an SR-IOV capable PF"),
+    ("VF given as PF", "sriov_vfs", "{pf: enp1s0v0, num_vfs: 2}", "is a virtual function of PF 0000:01:00.0"),
+    ("above totalvfs", "sriov_vfs", "{pf: enp1s0, num_vfs: 8}", "at most 7"),
+    ("negative", "sriov_vfs", "{pf: enp1s0, num_vfs: -1}", "cannot be negative"),
+    ("non-integer", "sriov_vfs", "{pf: enp1s0, num_vfs: '2.5'}", "Invalid num_vfs '2.5'"),
+    ("quotes in PF name", "sriov_udev_rule", """{pf: 'enp1s0", RUN+="/bin/sh', num_vfs: 2}""",
+     "Invalid network interface name"),
+    ("newline in PF name", "sriov_udev_rule", '{pf: "enp1s0\\nx", num_vfs: 2}', "Invalid network interface name"),
+    ("path outside the rules directories", "sriov_udev_rule",
+     "{pf: enp1s0, num_vfs: 2, path: /etc/passwd}", "outside the udev rules directories"),
+]
+
+PLAY_AFTER_REBOOT = """
+- hosts: all
+  gather_facts: false
+  tasks:
+""" + "".join("""
+    - name: "bad input: {0}"
+      virt.sriov.{1}: {2}
+      ignore_errors: true
+""".format(*b) for b in BAD) + """
+    - name: host after bad input
+      ansible.builtin.shell: "{state}; md5sum {rule1} {rule2}"
+      changed_when: false
+      register: __e2e_after_bad
+""".format(state=STATE, rule1=RULE1, rule2=RULE2) + ROLE.format(
+    name="remove everything", key="absent", check="false",
+    pfs='[{pf: enp1s0, state: absent}, {pci_address: "0000:02:00.0", num_vfs: 0}]') + """
+    - name: host after state=absent
+      ansible.builtin.shell: "{state}"
+      changed_when: false
+      register: __e2e_after_absent
+""".format(state=STATE)
+
+
+@pytest.fixture
+def clean_lab(lab):
+    lab.ssh(CLEANUP, timeout=120)
+    yield lab
+    lab.ssh(CLEANUP, timeout=120)
+
+
+def test_role_lifecycle_and_reboot(clean_lab):
+    lab = clean_lab
+    assert lab.ssh(STATE, check=True).stdout.split() == ["0", "0", "0"]
+    lab.run_playbook(PLAY_APPLY)
+
+    before = lab.ssh("md5sum %s %s" % (RULE1, RULE2), check=True).stdout
+    lab.reboot()
+    out = lab.ssh(STATE + f"; ls {PF1_DEV}/ | grep -c virtfn; ls {PF2_DEV}/ | grep -c virtfn", check=True)
+    assert out.stdout.split() == ["2", "7", "2", "2", "7"], out.stdout
+
+    res = lab.run_playbook(PLAY_AFTER_REBOOT)
+    for label, _module, _args, needle in BAD:
+        task = res.task("bad input: " + label)
+        assert task.status == "ignored", (label, task.result)
+        assert needle in task.result["msg"], (label, task.result["msg"])
+        assert not task.changed
+    after_bad = res.task("host after bad input").result["stdout"]
+    assert after_bad.split()[:3] == ["2", "7", "2"], after_bad
+    assert before.strip() in after_bad, (before, after_bad)
+    assert res.task("remove everything (result)").result["ansible_facts"]["__e2e_absent"] == [
+        True, True, True, True]
+    assert res.task("host after state=absent").result["stdout"].split() == ["0", "0", "0"]
+
+
+IFACE = """<interface type='hostdev' managed='yes'>
+  <source><address type='pci' domain='0x0000' bus='0x01' slot='0x10' function='0x0'/></source>
+  <mac address='52:54:00:6d:90:02'/>
+</interface>"""
+
+PLAY_IN_USE = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: different count while guestVM holds VF 0
+      virt.sriov.sriov_vfs:
+        pf: enp1s0
+        num_vfs: 2
+      ignore_errors: true
+    - name: host answers
+      ansible.builtin.command: cat /sys/class/net/enp1s0/device/sriov_numvfs
+      changed_when: false
+"""
+
+
+def test_vf_in_use_refused(clean_lab):
+    lab = clean_lab
+    lab.ssh(f"echo 4 > {PF1_DEV}/sriov_numvfs && udevadm settle && cat > /root/e2e-vfs-if.xml <<'EOF'\n"
+            f"{IFACE}\nEOF\n{VIRSH} start guestVM && {VIRSH} attach-device guestVM /root/e2e-vfs-if.xml --live",
+            check=True, timeout=300)
+    try:
+        start = time.monotonic()
+        res = lab.run_playbook(PLAY_IN_USE)
+        elapsed = time.monotonic() - start
+        task = res.task("different count while guestVM holds VF 0")
+        assert task.status == "ignored", task.result
+        msg = task.result["msg"]
+        assert "guestVM" in msg and "0000:01:10.0" in msg and "vfio-pci" in msg, msg
+        assert task.result["vfs_in_use"][0]["pci_address"] == "0000:01:10.0"
+        assert res.task("host answers").result["stdout"] == "4"
+        # two tasks under TCG with a nested guest running: well below a minute each; a write
+        # under the guest would have blocked for good
+        assert elapsed < 180, elapsed
+    finally:
+        lab.ssh(f"{VIRSH} detach-device guestVM /root/e2e-vfs-if.xml --live; {VIRSH} destroy guestVM; "
+                "rm -f /root/e2e-vfs-if.xml", timeout=180)
