@@ -13,7 +13,7 @@ Back ends (``BACKENDS``):
 ``grub_dropin``
     Debian, Ubuntu: the module owns one drop-in, ``/etc/default/grub.d/99-virt-sriov.cfg``,
     which appends its arguments to ``GRUB_CMDLINE_LINUX``; ``update-grub`` (or ``grub-mkconfig
-    -o /boot/grub/grub.cfg``) regenerates the boot menu when the drop-in changed or when
+    -o /boot/grub/grub.cfg``) regenerates the boot menu when a file changed or when
     ``/boot/grub/grub.cfg`` does not carry the result yet. The resulting arguments are computed
     from ``/etc/default/grub`` and every ``/etc/default/grub.d/*.cfg`` by a conservative reader
     of the two ``GRUB_CMDLINE_LINUX*`` assignments (no shell runs). An argument to remove that

@@ -29,7 +29,7 @@ description:
     error naming the file and line). An argument to remove (from O(absent), or another value of a
     name in O(present)) that is set in C(/etc/default/grub) or another drop-in is removed from the
     value of the line that sets it, token by token; nothing else in that file changes. It runs
-    C(update-grub) (or C(grub-mkconfig -o /boot/grub/grub.cfg)) only when the drop-in changed or
+    C(update-grub) (or C(grub-mkconfig -o /boot/grub/grub.cfg)) only when it changed a file or
     C(/boot/grub/grub.cfg) does not carry the requested arguments in its first C(linux) line.
   - A name in O(present) replaces other values of the same name (C(intel_iommu=on) replaces
     C(intel_iommu=off)); list a name several times to keep several values.
