@@ -139,11 +139,23 @@ class Lab:
 
     # -- lifecycle (through lab.py, so the CLI is what gets exercised) --
     def lab_py(self, *args, check=True, timeout=1800):
+        """Run lab.py for this instance; its progress lines are echoed live to stderr."""
         cmd = [sys.executable, LAB_PY, "--name", self.name, *self.options, *args]
-        p = subprocess.run(cmd, text=True, capture_output=True, timeout=timeout)
-        sys.stderr.write(p.stderr)
-        if check and p.returncode != 0:
-            raise RuntimeError(f"{shlex.join(cmd)} failed ({p.returncode}):\n{p.stderr[-4000:]}")
+        proc = subprocess.Popen(cmd, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        err = []
+        deadline = time.time() + timeout
+        for line in proc.stderr:  # lab.py prints progress at least every ~10 s while waiting
+            err.append(line)
+            sys.stderr.write(line)
+            sys.stderr.flush()
+            if time.time() > deadline:
+                proc.kill()
+                break
+        out = proc.stdout.read()
+        rc = proc.wait()
+        p = subprocess.CompletedProcess(cmd, rc, out, "".join(err))
+        if check and rc != 0:
+            raise RuntimeError(f"{shlex.join(cmd)} failed ({rc}):\n{p.stderr[-4000:]}")
         return p
 
     def start(self, fresh=False):
