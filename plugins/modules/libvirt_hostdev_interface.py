@@ -158,7 +158,7 @@ notes:
 seealso:
   - name: RHEL 7 Virtualization Deployment Guide, section 17.2 (SR-IOV)
     description: Procedures 17.8 and 17.9, which this module automates.
-    link: https://docs.redhat.com/en/documentation/red_hat_enterprise_linux/7/html/virtualization_deployment_and_administration_guide/sect-pci_devices-pci_passthrough
+    link: https://docs.redhat.com/en/documentation/red_hat_enterprise_linux/7/html/virtualization_deployment_and_administration_guide/index
   - name: libvirt domain XML, network interfaces
     description: The C(hostdev) interface type, C(<vlan>) and C(<virtualport>).
     link: https://libvirt.org/formatdomain.html#pci-passthrough

@@ -125,6 +125,8 @@ PLAYBOOK = f"""
             interfaces:
               - network: {NET}
                 vlan: 7
+    - name: stop guest2
+      ansible.builtin.command: {VIRSH} destroy {GUEST2}
     - name: detach
       virt.sriov.libvirt_hostdev_interface: {{domain: guestVM, pci_address: "{VF1}", state: absent, timeout: 10}}
       ignore_errors: true
