@@ -66,13 +66,16 @@ def render(d):
         L += ["Not measured in this report."]
     else:
         rounds = conv["rounds"]
-        L += ["Baseline: `bench/playbooks/baseline_passthrough.yml` (command/shell for sysfs and virsh, template for "
+        L += ["Baseline: `bench/playbooks/baseline_passthrough.yml.in` (command/shell for sysfs and virsh, template for "
               "the udev rules and the interface XML, community.libvirt `virt_net`/`virt`), same inputs "
               "(`playbooks/inventory/lab/group_vars/all.yml`). Every first run starts from the same fresh lab "
               "state: a QEMU snapshot taken right after a fresh boot (`lab.py start --fresh`) and restored with "
               "`loadvm` before each first run (%s s per reset, median). Both results are checked by the same "
               "`bench/playbooks/verify.yml` (plain shell/virsh reads) after the re-run." % f(
                   statistics.median(lab["resets_s"]) if lab.get("resets_s") else None, 1), "",
+              "Prepared in the fresh guest before the snapshot, for both tools: `%s` (the vf_pool_network role "
+              "copies its systemd drop-in without creating the directory and fails on a fresh host without it; "
+              "reported)." % lab.get("prepare") if lab.get("prepare") else "No preparation of the fresh guest.", "",
               "Rounds: %d (each round: collection, baseline, collection under Mitogen, in that order)." % len(rounds), ""]
         if len(rounds) < 5:
             L += ["**Reduced run:** %d round(s) instead of the 5 pairs asked for, for lack of time in the session "
