@@ -56,12 +56,26 @@ _CMDLINE_ARG_RE = re.compile(
 )
 _OFF_VALUES = ("off", "0", "n", "no")
 
-KERNEL_ARGS_HOWTO = (
-    "RHEL/Fedora: grubby --update-kernel=ALL --args='%(args)s'; Debian/Ubuntu: a drop-in in "
-    "/etc/default/grub.d/ with GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX %(args)s\", then "
-    "update-grub; ostree hosts: rpm-ostree kargs --append=...; or the virt.sriov.iommu role "
-    "with iommu_mode=enable"
-)
+def kernel_args_howto(add, remove=()):
+    """How to add (and remove) kernel arguments on the common boot loader set-ups."""
+    add = " ".join(add)
+    remove = " ".join(remove)
+    grubby = "grubby --update-kernel=ALL"
+    ostree = "rpm-ostree kargs"
+    if remove:
+        grubby += " --remove-args='%s'" % remove
+        ostree += "".join(" --delete=%s" % arg for arg in remove.split())
+    if add:
+        grubby += " --args='%s'" % add
+        ostree += "".join(" --append=%s" % arg for arg in add.split())
+    parts = []
+    if remove:
+        parts.append("%s removed from /etc/default/grub and /etc/default/grub.d/*.cfg" % remove)
+    if add:
+        parts.append("a drop-in in /etc/default/grub.d/ with GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX %s\"" % add)
+    debian = " and ".join(parts)
+    return ("RHEL/Fedora: %s; Debian/Ubuntu: %s, then update-grub; ostree hosts: %s; or the "
+            "virt.sriov.iommu role with iommu_mode=enable" % (grubby, debian, ostree))
 
 
 def parse_cpuinfo(text):
@@ -171,7 +185,7 @@ def _decide(facts):
         facts["remediation"] = (
             "Remove the kernel argument(s) %s%s and reboot (%s)."
             % (" ".join(blocking), (" and add " + wanted) if wanted else "",
-               KERNEL_ARGS_HOWTO % {"args": wanted or "..."}))
+               kernel_args_howto(known["required_args"], blocking)))
         facts["remediation_kind"] = "kernel_args"
         return facts
 
@@ -182,7 +196,7 @@ def _decide(facts):
         then = ""
         if required:
             then = "; then add the kernel argument %s (%s) and reboot again" % (
-                " ".join(required), KERNEL_ARGS_HOWTO % {"args": " ".join(required)})
+                " ".join(required), kernel_args_howto(required))
         facts["remediation"] = (
             "Enable %s in the system firmware (BIOS/UEFI) setup and reboot%s."
             % (known["firmware_setting"], then))
@@ -195,7 +209,7 @@ def _decide(facts):
             "argument %s is not on the command line (%s)." % (table, name, " ".join(required), seen))
         facts["remediation"] = (
             "Add the kernel argument %s (optionally also iommu=pt) and reboot (%s)."
-            % (" ".join(required), KERNEL_ARGS_HOWTO % {"args": " ".join(required) + " iommu=pt"}))
+            % (" ".join(required), kernel_args_howto(required + ["iommu=pt"])))
         facts["remediation_kind"] = "kernel_args"
         return facts
 

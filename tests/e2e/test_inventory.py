@@ -138,6 +138,8 @@ def test_sriov_info(lab, probe):
     for pf in pfs:
         assert (pf["driver"], pf["vendor_id"], pf["device_id"]) == ("igb", "0x8086", "0x10c9"), pf
         assert pf["totalvfs"] == 7 and pf["tested_driver"] is True, pf
+        # the image has pciutils and with it the PCI ID database
+        assert (pf["vendor_name"], pf["device_name"]) == ("Intel Corporation", "82576 Gigabit Network Connection"), pf
         assert isinstance(pf["iommu_group"], int), pf
     enp1s0, enp2s0 = pfs
     assert enp1s0["numvfs"] == 3 and enp2s0["numvfs"] == 0

@@ -103,6 +103,7 @@ def test_argument_that_disables(fake, vendor, cmdline, blocking):
     assert facts["blocking_kernel_args"] == blocking
     assert facts["remediation_kind"] == "kernel_args"
     assert facts["remediation"].startswith("Remove the kernel argument(s) %s" % " ".join(blocking))
+    assert "grubby --update-kernel=ALL --remove-args='%s'" % " ".join(blocking) in facts["remediation"]
 
 
 def test_intel_argument_set_but_nothing_created(fake):
