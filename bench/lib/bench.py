@@ -64,14 +64,16 @@ def ansible_env(extra_collections=None, mitogen=False, forks=None):
 
 def run_playbook(playbook, inventories, env, args=(), label=""):
     """Run ansible-playbook; return {wall, rc, tasks, stats, changed, ok, ...}."""
-    times = tempfile.mktemp(prefix="times-", suffix=".json", dir=WORK)
+    fd, times = tempfile.mkstemp(prefix="times-", suffix=".json", dir=WORK)
+    os.close(fd)
+    os.unlink(times)  # the callback writes it at the end of the run
     env = dict(env, BENCH_TIMES_FILE=times)
     cmd = [PLAYBOOK]
     for inv in inventories:
         cmd += ["-i", inv]
     cmd += [playbook] + list(args)
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, env=env, cwd=WORK, capture_output=True, text=True)
+    p = subprocess.run(cmd, env=env, cwd=WORK, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
     out = {"wall": wall, "rc": p.returncode, "label": label}
     if os.path.exists(times):
@@ -370,7 +372,7 @@ def lab_pertask(lab, args):
 # ------------------------------------------------------------------------------ machine
 def sh(cmd):
     try:
-        return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=30).stdout.strip()
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=30, check=False).stdout.strip()
     except Exception as exc:  # noqa: BLE001 - description only
         return "?(%s)" % exc
 

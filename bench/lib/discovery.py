@@ -161,7 +161,7 @@ def measure(work, pfs, vfs, domains, pairs, inner=3):
         def run():
             import time
             t0 = time.perf_counter()
-            for _ in range(inner):
+            for _i in range(inner):
                 fn(root, conn, ip_json, libvirt_on)
             return (time.perf_counter() - t0) / inner
         return run
@@ -178,6 +178,6 @@ def _time_usage(conn, root, inner):
     import time
     host = Host(root=root)
     t0 = time.perf_counter()
-    for _ in range(inner):
+    for _i in range(inner):
         collect_vf_usage(conn, host)
     return (time.perf_counter() - t0) / inner

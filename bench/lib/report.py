@@ -251,8 +251,8 @@ def render(d):
                            "stays within the target." % g2)
         prof = disc.get("profile")
         if prof:
-            L += ["", "Profile of the collection's walk (16x256, libvirt off), top functions by own time:", "", "```"] + \
-                 prof["top"] + ["```"]
+            L += ["", "Profile of the collection's walk (16x256, libvirt off), top functions by own time:", "", "```"]
+            L += prof["top"] + ["```"]
     else:
         L += ["Not measured in this report."]
 

@@ -30,4 +30,4 @@ def summary(values):
 def ratio_summary(pairs):
     """Per-pair ratio a/b, summarised; plus the medians of a and of b."""
     ratios = [a / b for a, b in pairs if b]
-    return {"ratio": summary(ratios), "a": summary(a for a, _ in pairs), "b": summary(b for _, b in pairs)}
+    return {"ratio": summary(ratios), "a": summary(p[0] for p in pairs), "b": summary(p[1] for p in pairs)}
