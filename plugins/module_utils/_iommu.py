@@ -56,6 +56,7 @@ _CMDLINE_ARG_RE = re.compile(
 )
 _OFF_VALUES = ("off", "0", "n", "no")
 
+
 def kernel_args_howto(add, remove=()):
     """How to add (and remove) kernel arguments on the common boot loader set-ups."""
     add = " ".join(add)

@@ -164,9 +164,9 @@ def test_sriov_info(lab, probe):
 
     assert failure(res, "a VF given as PF") == "PCI device %s is a virtual function of PF %s, not a PF." % (
         probe["vf1"], enp1s0["pci_address"])
-    assert failure(res, "an unknown PF") == ("Network interface 'enp9s9' is not an SR-IOV capable PF on this host. "
-                             "SR-IOV capable PFs: enp1s0 (%s), enp2s0 (%s)."
-                             % (enp1s0["pci_address"], enp2s0["pci_address"]))
+    assert failure(res, "an unknown PF") == (
+        "Network interface 'enp9s9' is not an SR-IOV capable PF on this host. "
+        "SR-IOV capable PFs: enp1s0 (%s), enp2s0 (%s)." % (enp1s0["pci_address"], enp2s0["pci_address"]))
     assert "Invalid PCI address '1:0.0': expected '0000:03:10.2'" in failure(res, "a malformed PCI address")
 
     unreachable = res.task("an unreachable libvirt URI").result
