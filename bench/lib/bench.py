@@ -442,9 +442,11 @@ def main(argv=None):
         data.update(old)
         data["runs"], data["params"] = runs, params
     data.setdefault("runs", [])
-    data["machine"] = machine()
-    data["runs"].append({"argv": sys.argv[1:], "date": data["machine"]["date"],
-                         "load_start": data["machine"]["load_start"]})
+    if args.items or not data.get("machine"):  # a report-only merge keeps the measured machine
+        data["machine"] = machine()
+    if args.items:  # a report-only merge is not a measurement run
+        data["runs"].append({"argv": sys.argv[1:], "date": data["machine"]["date"],
+                             "load_start": data["machine"]["load_start"]})
     params = data.setdefault("params", {})
     if "discovery" in args.items:
         data["discovery"] = item_discovery(args)
@@ -461,8 +463,10 @@ def main(argv=None):
             write(args, data)
         data["lab"] = item_lab(args, checkpoint)
         params["lab_pairs"] = len((data["lab"].get("converge") or {}).get("rounds", []))
-    data["machine"]["load_end"] = sh("cat /proc/loadavg")
-    data["runs"][-1]["load_end"] = data["machine"]["load_end"]
+    if args.items:
+        data["machine"]["load_end"] = sh("cat /proc/loadavg")
+    if args.items:
+        data["runs"][-1]["load_end"] = data["machine"]["load_end"]
     write(args, data)
     shutil.rmtree(os.path.join(WORK, "cp"), ignore_errors=True)
 

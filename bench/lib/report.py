@@ -51,7 +51,7 @@ def render(d):
         L.append("| %s | %s |" % (label, m.get(key, "?")))
     L += ["", "Runs merged into this report (the machine's 2 cores were shared with other engineers' "
           "labs and test runs while they ran: expect noise; that is why every figure is a ratio of "
-          "alternated runs):", ""]
+          "alternated runs; when several runs measured the same item, the later one's figures are shown):", ""]
     for run in d.get("runs", []):
         L.append("- `bench/run %s` at %s (load average %s -> %s)" % (
             " ".join(run.get("argv", [])), run.get("date"), run.get("load_start", "?"), run.get("load_end", "?")))
@@ -229,7 +229,7 @@ def render(d):
                            "drop them, and every path goes through `Host.path()` (two `os.path.join`). Calls on the larger "
                            "tree (libvirt off), collection vs floor: %s. Reported to the lead as a "
                            "module_utils change (not made here: bench/ owns no module code)." % (
-                               s["pfs"], s["vfs_per_pf"], c, disc.get("profile", {}).get("syscall_calls")))
+                               s["pfs"], s["vfs_per_pf"], c, _calls(disc)))
         if len(meds) == 2:
             small, large = meds
             vf_factor = (large[0]["pfs"] * large[0]["vfs_per_pf"]) / float(small[0]["pfs"] * small[0]["vfs_per_pf"])
