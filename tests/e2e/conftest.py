@@ -155,11 +155,12 @@ class Lab:
         rc = proc.wait()
         p = subprocess.CompletedProcess(cmd, rc, out, "".join(err))
         if check and rc != 0:
-            raise RuntimeError(f"{shlex.join(cmd)} failed ({rc}):\n{p.stderr[-4000:]}")
+            raise RuntimeError(f"{shlex.join(cmd)} failed ({rc}):\n{p.stderr[-1500:]}")
         return p
 
     def start(self, fresh=False):
-        self.lab_py("start", *(["--fresh"] if fresh else []))
+        timeout = os.environ.get("VIRT_SRIOV_LAB_TIMEOUT", "900")
+        self.lab_py("start", "--timeout", timeout, *(["--fresh"] if fresh else []))
         self.lab_py("inventory", "--write", self.inventory_path)
         return self
 
@@ -248,12 +249,14 @@ class Lab:
         return res
 
 
-def _start_lab(name, options, fresh=False):
+def _start_lab(name, options, fresh=False, register=None):
     missing = labmod.missing_deps()
     if missing:
         lab_unavailable("host is missing " + "; ".join(missing) +
                         f" (run: python3 {LAB_PY} deps)")
     lab = Lab(name, options)
+    if register is not None:
+        register[name] = lab  # so teardown stops it even when the start fails
     try:
         lab.start(fresh=fresh)
     except (RuntimeError, subprocess.TimeoutExpired) as e:
@@ -284,8 +287,7 @@ def lab_factory():
     def make(name, *options, fresh=False):
         if name in started:
             return started[name]
-        started[name] = _start_lab(name, options, fresh=fresh)
-        return started[name]
+        return _start_lab(name, options, fresh=fresh, register=started)
 
     yield make
     for lab in started.values():

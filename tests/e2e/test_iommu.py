@@ -174,8 +174,10 @@ def test_iommu_role_enable(lab_factory):
     lab = lab_factory("iommu", "--no-iommu-cmdline", fresh=True)
     lab.ssh(DISABLE_BY_ARGUMENT, check=True)
     lab.reboot()
+    check_enable_play(lab.run_playbook(ENABLE_PLAY, diff=True))
 
-    res = lab.run_playbook(ENABLE_PLAY, diff=True)
+
+def check_enable_play(res):
     out = results(res)
 
     # check: fails, names the kernel argument to add and the one that disables the IOMMU

@@ -28,6 +28,7 @@ PF = "enp1s0"
 SYSFS = f"/sys/class/net/{PF}/device/sriov_numvfs"
 RULE = "/etc/udev/rules.d/70-virt-sriov-e2e-pool.rules"
 DROPIN = "/etc/systemd/system/libvirtd.service.d/50-virt-sriov-vf-pool.conf"
+DROPIN2 = "/etc/systemd/system/virtnetworkd.service.d/50-virt-sriov-vf-pool.conf"
 IFACE_XML = "/root/e2e-pool-if.xml"
 VIRSH = "virsh -c qemu:///system"
 
@@ -64,7 +65,7 @@ def manage_results(res):
 
 
 def dropin_results(res):
-    return [t for t in res.tasks if t.task.endswith("Order libvirt's network daemon after udev at boot")]
+    return [t for t in res.tasks if t.task.endswith("Order libvirt's network daemons after udev at boot")]
 
 
 def net_facts(lab):
@@ -90,8 +91,8 @@ CLEANUP = f"""
 rm -f {IFACE_XML}
 {VIRSH} net-destroy {NET} >/dev/null 2>&1
 {VIRSH} net-undefine {NET} >/dev/null 2>&1
-rm -f {RULE} {DROPIN}
-rmdir /etc/systemd/system/libvirtd.service.d 2>/dev/null
+rm -f {RULE} {DROPIN} {DROPIN2}
+rmdir /etc/systemd/system/libvirtd.service.d /etc/systemd/system/virtnetworkd.service.d 2>/dev/null
 systemctl daemon-reload
 udevadm control --reload
 echo 0 > {SYSFS}

@@ -114,6 +114,15 @@ menuentry 'Debian GNU/Linux' {
     initrd /boot/@INITRD@
 }
 """
+# Written into the base disk (part of the base hash): survive a starved host (many TCG VMs on
+# 2 cores): no service watchdog kills (systemd-networkd was killed at 3 min once), long start
+# timeouts, and no e2scrub_reap at boot.
+BASE_FILES = {
+    "etc/systemd/system.conf.d/50-virt-sriov-lab.conf":
+        "[Manager]\nServiceWatchdogs=no\nDefaultTimeoutStartSec=900s\n",
+}
+BASE_MASKED = ["e2scrub_reap.service"]
+
 CUSTOMIZE = r"""
 set -e
 R="$1"
@@ -214,7 +223,8 @@ def ssh_key():
 def base_key(cmdline):
     with open(ssh_key() + ".pub") as f:
         pub = f.read()
-    return sha(rootfs_key(), cmdline, GRUB_CFG, DISK_SIZE, pub)
+    return sha(rootfs_key(), cmdline, GRUB_CFG, DISK_SIZE, pub, json.dumps(BASE_FILES),
+               " ".join(BASE_MASKED))
 
 
 # ----------------------------------------------------------------------------- deps
@@ -408,7 +418,13 @@ def _build_base(cmdline, out):
             "etc/fstab": f"UUID={fs_uuid} / ext4 errors=remount-ro 0 1\n",
             "etc/default/grub": DEFAULT_GRUB.replace("@CMDLINE@", cmdline),
             "root/.ssh/authorized_keys": pub,
+            **BASE_FILES,
         })
+        for unit in BASE_MASKED:
+            link = os.path.join(mnt, "etc/systemd/system", unit)
+            if os.path.lexists(link):
+                os.unlink(link)
+            os.symlink("/dev/null", link)
         os.chmod(os.path.join(mnt, "root/.ssh/authorized_keys"), 0o600)
         disk = run(["losetup", "-f", "--show", tmp], capture_output=True).stdout.strip()
         loops.append(disk)
@@ -596,8 +612,10 @@ def start(inst, cfg, fresh=False, wait=True, timeout=600):
     st = inst.state()
     pid = inst.pid()
     if pid:
-        if not fresh and st.get("config") == cfg and st.get("base") == base:
+        if not fresh and st.get("config") == cfg:
             log(f"instance {inst.name} already running (pid {pid}, port {st.get('port')}): reusing")
+            if st.get("base") != base:
+                log("note: it runs on an older base image; `start --fresh` moves it to the new one")
             if wait:
                 wait_ssh(inst, timeout)
             return
