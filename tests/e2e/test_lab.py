@@ -93,11 +93,17 @@ VARIANTS = os.environ.get("VIRT_SRIOV_LAB_VARIANTS") == "1"
 @pytest.mark.skipif(not VARIANTS, reason="lab variant boot not requested "
                     "(set VIRT_SRIOV_LAB_VARIANTS=1; it boots a second VM)")
 def test_variant_without_iommu_cmdline(lab_factory):
-    """--no-iommu-cmdline: VT-d is present (DMAR table) but off: no dmar0, no groups."""
+    """--no-iommu-cmdline: no IOMMU args on the kernel command line.
+
+    Measured: Debian's 6.1.x kernel (6.1.192) is built with
+    CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF=y, so VT-d is STILL enabled by default (dmar0 and
+    groups present). For a really disabled IOMMU use `--iommu none` (no DMAR table) or put
+    intel_iommu=off on the command line.
+    """
     other = lab_factory("lab-e2e-noargs", "--no-iommu-cmdline", "--pfs", "1")
     info = probe(other)
     assert "intel_iommu=on" not in info["cmdline"], info
-    assert info["iommu_class"].strip() == "", info
-    assert info["iommu_groups"] == 0, info
+    assert "iommu=pt" not in info["cmdline"], info
     assert other.ssh("test -e /sys/firmware/acpi/tables/DMAR").returncode == 0
+    assert "dmar0" in info["iommu_class"], info  # kernel default-on (see docstring)
     assert [pf["name"] for pf in info["pfs"]] == ["enp1s0"], info
