@@ -37,8 +37,10 @@ LIBVIRT_COMMON_ARGSPEC = dict(
 _KNOWN_ERRORS = (
     ("No usable Vf's present", "The PF has no VFs libvirt can use: create the VFs first "
      "(virt.sriov.sriov_vfs), then start or restart the network."),
-    ("requires exclusive access to interfaces", "Another running network already uses this PF's "
-     "interfaces: a hostdev pool and another network cannot share a PF."),
+    # bridge_driver.c, when a pool network has no free device left to hand out.
+    ("requires exclusive access to interfaces", "Every VF of this pool network is already in "
+     "use by a guest: create more VFs on the PF (virt.sriov.sriov_vfs, then restart the network "
+     "while no guest uses it) or release a VF."),
     ("No more available PCI slots", "The guest has no free PCIe slot for hotplug: add spare "
      "pcie-root-port controllers to its definition (one per device to hotplug)."),
     ("domain is not running", "The domain is not running: only its persistent configuration "
