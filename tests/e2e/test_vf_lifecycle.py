@@ -174,7 +174,8 @@ PLAY_IN_USE = """
 
 def test_vf_in_use_refused(clean_lab):
     lab = clean_lab
-    lab.ssh(f"echo 4 > {PF1_DEV}/sriov_numvfs && udevadm settle && cat > /root/e2e-vfs-if.xml <<'EOF'\n"
+    # libvirt sets the VF's MAC through the PF: the PF must be up ("the PF is not online")
+    lab.ssh(f"ip link set dev enp1s0 up && echo 4 > {PF1_DEV}/sriov_numvfs && udevadm settle && cat > /root/e2e-vfs-if.xml <<'EOF'\n"
             f"{IFACE}\nEOF\n{VIRSH} start guestVM && {VIRSH} attach-device guestVM /root/e2e-vfs-if.xml --live",
             check=True, timeout=300)
     try:
