@@ -26,7 +26,7 @@ CLASS_NET = "/sys/class/net"
 TESTED_DRIVERS = ("igb", "ixgbe")
 
 # Linux interface names: 1-15 characters, no '/', no whitespace, not '.' or '..'.
-_NETDEV_RE = re.compile(r"^(?!\.{1,2}$)[^/\s:'\"\\]{1,15}$")
+_NETDEV_RE = re.compile(r"^(?!\.{1,2}\Z)[^/\s:'\"\\]{1,15}\Z")
 
 _VIRTFN_RE = re.compile(r"^virtfn(\d+)$")
 

@@ -80,6 +80,8 @@ def test_resolve_pf(fake, kwargs, expected):
     ({"pci_address": "01:00"}, "Invalid PCI address '01:00'"),
     ({"pf": "en\np1s0"}, "Invalid network interface name"),
     ({"pf": "a'b"}, "Invalid network interface name"),
+    ({"pf": "enp1s0\n"}, "Invalid network interface name"),
+    ({"pf": ".."}, "Invalid network interface name"),
 ])
 def test_resolve_pf_errors(fake, kwargs, message):
     fake.set_numvfs("0000:01:00.0", 2)
