@@ -26,10 +26,9 @@ BASELINE_SITE = os.path.join(BENCH, ".venv-baseline", "lib",
 PB = os.path.join(BENCH, "playbooks")
 LAB_PY = os.path.join(REPO, "tests", "lab", "lab.py")
 SNAPSHOT = "bench-fresh"
-# Run in the fresh guest before the snapshot, so both tools start from it. Workaround: the
-# vf_pool_network role copies its systemd drop-in into /etc/systemd/system/<daemon>.d without
-# creating that directory, and fails on a fresh host (reported; remove when the role creates it).
-LAB_PREPARE = "mkdir -p /etc/systemd/system/libvirtd.service.d"
+# Shell command run in the fresh guest before the snapshot, so every tool starts from it (a
+# workaround hook for a role that cannot converge a fresh host; empty: none needed).
+LAB_PREPARE = ""
 
 
 def log(msg):
@@ -439,7 +438,11 @@ def main(argv=None):
             old = json.load(handle)
         runs = data.get("runs", []) + old.get("runs", [])
         params = dict(data.get("params", {}), **old.get("params", {}))
-        data.update(old)
+        for key, value in old.items():
+            if key == "lab" and isinstance(data.get("lab"), dict):
+                data["lab"].update(value)  # e.g. per-task from one run, converge from a later one
+            else:
+                data[key] = value
         data["runs"], data["params"] = runs, params
     data.setdefault("runs", [])
     if args.items or not data.get("machine"):  # a report-only merge keeps the measured machine
