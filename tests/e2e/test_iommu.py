@@ -174,7 +174,11 @@ def test_iommu_role_enable(lab_factory):
     lab = lab_factory("iommu", "--no-iommu-cmdline", fresh=True)
     lab.ssh(DISABLE_BY_ARGUMENT, check=True)
     lab.reboot()
-    check_enable_play(lab.run_playbook(ENABLE_PLAY, diff=True))
+    # The lab forwards SSH through QEMU's user network, which keeps the host side of a TCP
+    # connection open across a guest reboot: without keepalives ansible.builtin.reboot waits on
+    # the dead ControlMaster for ever (seen: "Timed out waiting for last boot time check").
+    keepalive = {"ansible_ssh_extra_args": "-o ServerAliveInterval=5 -o ServerAliveCountMax=3"}
+    check_enable_play(lab.run_playbook(ENABLE_PLAY, extra_vars=keepalive, diff=True))
 
 
 def check_enable_play(res):
