@@ -235,7 +235,7 @@ class Lab:
         cmd += list(args)
         t0 = time.time()
         p = subprocess.run(cmd, env=env, cwd=self.workdir, text=True, capture_output=True,
-                           timeout=timeout)
+                           timeout=timeout, check=False)
         res = PlaybookResult(p.returncode, p.stdout, p.stderr, duration=time.time() - t0)
         if os.path.exists(results):
             with open(results) as f:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Emulated SR-IOV hypervisor lab for the virt.sriov collection.
 
 Builds, boots and manages a Debian 12 guest under QEMU 10 (TCG only) with N
@@ -158,7 +157,7 @@ def run(cmd, check=True, **kw):
     """Run a command (list), raise LabError with its stderr on failure."""
     kw.setdefault("text", True)
     try:
-        p = subprocess.run(cmd, **kw)
+        p = subprocess.run(cmd, check=False, **kw)
     except FileNotFoundError:
         raise LabError(f"command not found: {cmd[0]} (run `python3 {sys.argv[0]} deps`)")
     if check and p.returncode != 0:
@@ -233,7 +232,7 @@ def qemu_version():
     exe = shutil.which(QEMU)
     if not exe:
         return None
-    p = subprocess.run([exe, "--version"], capture_output=True, text=True)
+    p = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)
     m = re.search(r"version (\d+)\.(\d+)", p.stdout)
     return (int(m.group(1)), int(m.group(2))) if m else None
 
@@ -444,9 +443,9 @@ def _build_base(cmdline, out):
         return out
     finally:
         if mounted:
-            subprocess.run(["umount", "-l", mnt], capture_output=True)
+            subprocess.run(["umount", "-l", mnt], capture_output=True, check=False)
         for lo in loops:
-            subprocess.run(["losetup", "-d", lo], capture_output=True)
+            subprocess.run(["losetup", "-d", lo], capture_output=True, check=False)
         if os.path.exists(tmp):
             os.unlink(tmp)
         shutil.rmtree(mnt, ignore_errors=True)
@@ -521,7 +520,8 @@ class Instance:
     def ssh(self, command, timeout=None, **kw):
         cmd = self.ssh_base() + ([command] if isinstance(command, str) else list(command))
         kw.setdefault("text", True)
-        return subprocess.run(cmd, timeout=timeout, stdin=subprocess.DEVNULL, **kw)
+        check = kw.pop("check", False)
+        return subprocess.run(cmd, timeout=timeout, stdin=subprocess.DEVNULL, check=check, **kw)
 
     def ssh_probe(self, timeout=15):
         """boot_id of the guest, or None if SSH does not answer yet."""
@@ -533,7 +533,7 @@ class Instance:
         cmd += ["-o", "ConnectTimeout=5", "cat /proc/sys/kernel/random/boot_id"]
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                               stdin=subprocess.DEVNULL)
+                               stdin=subprocess.DEVNULL, check=False)
         except subprocess.TimeoutExpired:
             return None
         return p.stdout.strip() if p.returncode == 0 and p.stdout.strip() else None
@@ -541,7 +541,7 @@ class Instance:
     def close_master(self):
         if os.path.exists(self.ctl):
             subprocess.run(["ssh", "-o", f"ControlPath={self.ctl}", "-O", "exit", "x"],
-                           capture_output=True)
+                           capture_output=True, check=False)
             try:
                 os.unlink(self.ctl)
             except OSError:
@@ -638,7 +638,7 @@ def start(inst, cfg, fresh=False, wait=True, timeout=600):
         pass
     with open(os.path.join(inst.dir, "qemu.cmdline"), "w") as f:
         f.write(shlex.join(cmd) + "\n")
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    p = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if p.returncode != 0:
         raise LabError(f"QEMU failed to start ({p.returncode}):\n{p.stderr.strip()}\n"
                        f"command: {shlex.join(cmd)}")
@@ -774,7 +774,7 @@ def main(argv=None):
         p.add_argument("--memory", type=int, default=d(2048), help="guest RAM in MiB (default 2048)")
         p.add_argument("--smp", type=int, default=d(2), help="guest vCPUs (default 2)")
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     common(ap, True)
     sub = ap.add_subparsers(dest="cmd", required=True)

@@ -356,8 +356,8 @@ def test_attach_live_and_config_then_idempotent(lab):
     sent = ET.fromstring(dom.calls[0][2])
     assert sent.get("type") == "hostdev" and sent.get("managed") == "yes"
     assert sent.find("driver").get("name") == "vfio"
-    assert sent.find("source/address").attrib == {"type": "pci", "domain": "0x0000", "bus": "0x01",
-                                                   "slot": "0x10", "function": "0x2"}
+    assert sent.find("source/address").attrib == {
+        "type": "pci", "domain": "0x0000", "bus": "0x01", "slot": "0x10", "function": "0x2"}
     assert sent.find("vlan/tag").get("id") == "42"
     assert result["interface"]["mac"] == "52:54:00:6d:90:02" and result["interface"]["scope"] == "live"
     assert result["interface"]["vlan"] == 42 and result["interface"]["pci_address"] == VF1
