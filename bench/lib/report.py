@@ -26,6 +26,22 @@ def met(value, target, le=True):
     return "**met**" if (value <= target if le else value >= target) else "**missed**"
 
 
+PERTASK_WORK = {
+    "sriov_info": "`sriov_info` walks sysfs for every PF and VF, runs `ip -j -d link` per PF and opens "
+                  "`qemu:///system` to scan every domain and network for VF users;",
+    "sriov_vfs": "`sriov_vfs` reads the PF in sysfs, scans libvirt for VF users and runs `ip -j -d link` for the "
+                 "VF settings it returns;",
+    "sriov_udev_rule": "`sriov_udev_rule` reads every udev rules directory (and NetworkManager, systemd .link and "
+                       "modprobe files) for other owners of the VF count and runs `udevadm --version`;",
+    "libvirt_vf_pool_network": "`libvirt_vf_pool_network` opens `qemu:///system`, reads the network's XML and "
+                               "the PF's VFs, and scans the guests for users of the pool;",
+    "libvirt_hostdev_interface": "`libvirt_hostdev_interface` opens `qemu:///system`, reads the domain's live and "
+                                 "persistent XML and scans VF usage;",
+    "iommu_info": "`iommu_info` reads /proc and sysfs;",
+    "kernel_cmdline": "`kernel_cmdline` reads the boot configuration through grubby or /etc/default/grub;",
+}
+
+
 def _calls(disc):
     calls = (disc.get("profile") or {}).get("calls") or {}
     a, b = calls.get("collection", {}), calls.get("floor", {})
@@ -200,12 +216,10 @@ def render(d):
         if losers:
             why.append("**Per-task cost: %s.** `ping` is the smallest module there is; these modules import more "
                        "module_utils (a larger AnsiballZ payload to send and unzip on a slow guest) and do real work "
-                       "before they can say `ok`: `sriov_vfs` reads the PF in sysfs, opens `qemu:///system` and scans "
-                       "every domain and network for VF users, runs `ip -j -d link` for the VF settings; "
-                       "`sriov_udev_rule` reads every rules directory (and NetworkManager, systemd .link and modprobe "
-                       "files) for other owners of the VF count and runs `udevadm --version`. Under TCG every "
-                       "process start and libvirt round trip costs far more than on hardware; with n=3 the spread "
-                       "overlaps the target." % ", ".join("%s %s" % x for x in losers))
+                       "before they can say `ok`: %s Under TCG every process start and libvirt round trip costs far "
+                       "more than on hardware, and the spread of these pairs overlaps the target." % (
+                           ", ".join("%s %s" % x for x in losers),
+                           " ".join(PERTASK_WORK.get(mod, "") for mod, _c in losers)))
     else:
         L += ["Not measured in this report."]
 
