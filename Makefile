@@ -119,12 +119,11 @@ e2e: venv ## lab end-to-end suite: pytest -m lab tests/e2e (exit code passed thr
 # ---------------------------------------------------------------------------- lab, docs, misc
 LAB := $(PYTHON) tests/lab/lab.py
 .PHONY: demo lab-start lab-stop docs bench clean distclean
-demo: venv ## build and start the emulated SR-IOV lab, then run the demo
+demo: venv ## build and boot the emulated SR-IOV lab (instance "demo"), run playbooks/sriov_passthrough.yml on it
 	$(call header,demo)
 	$(LAB) deps
 	$(LAB) build
-	$(LAB) start
-	tests/lab/demo.sh
+	VENV=$(VENV) tests/lab/demo.sh
 
 lab-start: venv ## start the lab (deps + build + start)
 	$(LAB) deps
