@@ -95,7 +95,7 @@ def render(d):
               "Rounds: %d (each round: collection, baseline, collection under Mitogen, in that order)." % len(rounds), ""]
         if len(rounds) < 5:
             L += ["**Reduced run:** %d round(s) instead of the 5 pairs asked for, for lack of time in the session "
-                  "that produced this report (one round costs about 12 minutes of lab time). "
+                  "that produced this report (a round took about 4 minutes of lab time on an idle machine and over 20 on a loaded one). "
                   "`bench/run --lab-pairs 5` runs the full matrix." % len(rounds), ""]
         L += ["| tool | first run s (median) | re-run s (median) | tasks first/re-run | changed first/re-run | verified |",
               "| --- | --- | --- | --- | --- | --- |"]
