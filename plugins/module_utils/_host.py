@@ -73,10 +73,11 @@ class Host(object):
 
     def link_name(self, *parts):
         """Base name of a symlink's target (``driver`` -> ``igb``), or None."""
-        full = self.path(*parts)
-        if not os.path.islink(full):
+        try:
+            target = os.readlink(self.path(*parts))  # one syscall: no lstat first
+        except (IOError, OSError):  # absent, or not a link
             return None
-        return os.path.basename(os.path.normpath(os.readlink(full)))
+        return os.path.basename(os.path.normpath(target))
 
     def realpath_name(self, *parts):
         """Base name of the fully resolved path (``/sys/class/net/X/device`` -> PCI address)."""
