@@ -743,7 +743,10 @@ def inventory_text(inst, fmt="ini"):
     if not port:
         raise LabError(f"instance {inst.name} not started")
     key = ssh_key()
-    common = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+    # Keepalives: QEMU's user networking keeps the host side of a connection open across a guest
+    # reboot, so without them ansible.builtin.reboot waits on a dead connection (seen: 20 min).
+    common = ("-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "
+              "-o ServerAliveInterval=10 -o ServerAliveCountMax=6")
     if fmt == "yaml":
         return (f"all:\n  children:\n    sriov_lab:\n      hosts:\n        {inst.name}:\n"
                 f"          ansible_host: 127.0.0.1\n          ansible_port: {port}\n"
