@@ -313,6 +313,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError, fail_from_exception
 from ansible_collections.virt.sriov.plugins.module_utils._host import Host
+from ansible_collections.virt.sriov.plugins.module_utils._module import exit_with_result
 from ansible_collections.virt.sriov.plugins.module_utils._libvirt import (
     LIBVIRT_COMMON_ARGSPEC,
     open_connection,
@@ -363,9 +364,7 @@ def main():
             result = ensure_interface(conn, host, request, check_mode=module.check_mode)
     except Exception as exc:  # SriovError and anything unexpected: no traceback reaches the user
         fail_from_exception(module, exc)
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    exit_with_result(module, result)
 
 
 if __name__ == "__main__":

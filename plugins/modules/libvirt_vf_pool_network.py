@@ -239,6 +239,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virt.sriov.plugins.module_utils._errors import fail_from_exception
 from ansible_collections.virt.sriov.plugins.module_utils._host import Host
+from ansible_collections.virt.sriov.plugins.module_utils._module import exit_with_result
 from ansible_collections.virt.sriov.plugins.module_utils._libvirt import (
     LIBVIRT_COMMON_ARGSPEC,
     open_connection,
@@ -276,12 +277,7 @@ def main():
             result = ensure_vf_pool_network(conn, host, module.params, check_mode=module.check_mode)
     except Exception as exc:  # SriovError and anything unexpected: no traceback for the user
         fail_from_exception(module, exc)
-    diff = result.pop("diff", None)
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
-    if module._diff and diff is not None:
-        result["diff"] = diff
-    module.exit_json(**result)
+    exit_with_result(module, result)
 
 
 if __name__ == "__main__":

@@ -162,6 +162,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virt.sriov.plugins.module_utils._errors import fail_from_exception
 from ansible_collections.virt.sriov.plugins.module_utils._host import Host
+from ansible_collections.virt.sriov.plugins.module_utils._module import exit_with_result
 from ansible_collections.virt.sriov.plugins.module_utils._udev import manage_rule
 
 
@@ -186,12 +187,7 @@ def main():
     except Exception as exc:  # pylint: disable=broad-except
         # SriovError becomes its message; anything else a readable one, never a traceback.
         fail_from_exception(module, exc)
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    exit_with_result(module, result)
 
 
 if __name__ == "__main__":

@@ -216,6 +216,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virt.sriov.plugins.module_utils._errors import fail_from_exception
 from ansible_collections.virt.sriov.plugins.module_utils._host import Host
+from ansible_collections.virt.sriov.plugins.module_utils._module import exit_with_result
 from ansible_collections.virt.sriov.plugins.module_utils._libvirt import LIBVIRT_COMMON_ARGSPEC
 from ansible_collections.virt.sriov.plugins.module_utils._numvfs import (
     SubprocessWriter,
@@ -256,12 +257,7 @@ def main():
     except Exception as exc:  # pylint: disable=broad-except
         # SriovError becomes its message; anything else a readable one, never a traceback.
         fail_from_exception(module, exc)
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    exit_with_result(module, result)
 
 
 if __name__ == "__main__":
