@@ -82,7 +82,11 @@ options:
   link_up:
     description:
       - Bring the PF's link administratively up when VFs are wanted. Several drivers (for
-        example bnxt, ixgbevf VFs) need the PF up for their VFs to work.
+        example bnxt, ixgbevf VFs) need the PF up for their VFs to work, and libvirt refuses to
+        start a guest with a VF of a PF that is down.
+      - This changes the running system only. Keep the PF up across reboots with the host's own
+        network configuration (systemd-networkd, NetworkManager, ifupdown); otherwise guests that
+        autostart with a VF fail at boot with libvirt's C(the PF is not online).
     type: bool
     default: true
   force:
