@@ -57,8 +57,8 @@ requirements-lock: | sysdeps ## regenerate requirements/*.txt from requirements/
 	scripts/lock-requirements.sh
 
 # ---------------------------------------------------------------------------- test pipeline
-.PHONY: test check sanity units lint changelog-lint docs-lint compat-2.18 build-check ee-check e2e
-test: check e2e ## everything, e2e last (what CI runs)
+.PHONY: test check sanity units lint changelog-lint docs-lint compat-2.18 build-check ee-check e2e molecule
+test: check e2e molecule ## everything, the lab suites last (what CI runs)
 
 check: ## everything except e2e, fail fast
 	$(MAKE) sanity
@@ -114,7 +114,15 @@ ee-check: venv ## ansible-builder create (context only) into build/ee
 
 e2e: venv ## lab end-to-end suite: pytest -m lab tests/e2e (exit code passed through)
 	$(call header,e2e: pytest -m lab tests/e2e)
+	$(LAB) deps
+	$(LAB) build
 	$(VENV)/bin/pytest -m lab tests/e2e -v
+
+molecule: venv ## molecule test of the passthrough scenario on the lab (instance "molecule")
+	$(call header,molecule: molecule test -s passthrough)
+	$(LAB) deps
+	$(LAB) build
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/molecule test -s passthrough
 
 # ---------------------------------------------------------------------------- lab, docs, misc
 LAB := $(PYTHON) tests/lab/lab.py
