@@ -25,7 +25,9 @@ cp "$tarball" "$build/ee-input/virt-sriov.tar.gz"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-ansible-galaxy collection install --offline -p "$tmp" "$tarball"
+# --force: install into $tmp even when another copy (say, molecule's prerun in
+# ~/.ansible/collections) makes ansible-galaxy think virt.sriov is already installed.
+ansible-galaxy collection install --offline --force -p "$tmp" "$tarball"
 export ANSIBLE_COLLECTIONS_PATH=$tmp
 ansible-galaxy collection list -p "$tmp" virt.sriov
 
