@@ -46,8 +46,9 @@ _KNOWN_ERRORS = (
     ("domain is not running", "The domain is not running: only its persistent configuration "
      "can be changed."),
     ("is in use by", "The device is already used by another domain."),
-    ("because the PF is not online", "The PF's link is down: bring it up (its network "
-     "configuration, or ip link set PF up) before starting guests on its VFs."),
+    ("because the PF is not online", "The PF's link is down: bring it up (ip link set PF up, "
+     "and at boot sriov_udev_rule link_up=true or the host's network configuration) before "
+     "starting guests on its VFs."),
 )
 
 

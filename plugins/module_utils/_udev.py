@@ -12,6 +12,13 @@ so that a re-trigger never fails with EBUSY::
 
     ACTION=="add", SUBSYSTEM=="net", KERNELS=="0000:01:00.0", ATTR{device/sriov_numvfs}=="0", \
 ATTR{device/sriov_numvfs}="4"
+
+With ``link_up`` a second line brings the PF's link up on the same event (libvirt sets a VF's
+MAC and VLAN through the PF and refuses while the PF is down). It runs ``ip`` without a shell;
+``$name`` is the interface name udev substitutes, never text from the user::
+
+    ACTION=="add", SUBSYSTEM=="net", KERNELS=="0000:01:00.0", ATTR{device/sriov_numvfs}=="?*", \
+RUN+="/usr/sbin/ip link set dev $name up"
 """
 
 from __future__ import absolute_import, division, print_function
@@ -50,6 +57,10 @@ NM_DIRS = ("/etc/NetworkManager/system-connections", "/run/NetworkManager/system
            "/usr/lib/NetworkManager/system-connections")
 LINK_DIRS = ("/etc/systemd/network", "/run/systemd/network", "/usr/local/lib/systemd/network",
              "/usr/lib/systemd/network", "/lib/systemd/network")
+# Where the ``ip`` command (iproute2) may live; the first found is written into the rule.
+IP_DIRS = ("/usr/sbin", "/sbin", "/usr/bin", "/bin")
+LINK_UP_ARGS = "link set dev $name up"
+
 MODPROBE_DIRS = ("/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d",
                  "/usr/lib/modprobe.d", "/lib/modprobe.d")
 
@@ -66,7 +77,10 @@ _ALLOWED_ITEMS = {
     "ATTR{address}": ("==",),
     "ENV{ID_NET_DRIVER}": ("==",),
     "ATTR{device/sriov_numvfs}": ("==", "="),
+    "RUN": ("+=",),
 }
+_SELECTORS = ("KERNELS", "ATTR{address}", "ENV{ID_NET_DRIVER}")
+_RUN_LINK_UP_RE = re.compile(r"^(?:/[A-Za-z0-9_.-]+)+/ip %s$" % re.escape(LINK_UP_ARGS))
 _NUMVFS_ASSIGN_RE = re.compile(r"sriov_numvfs\}\s*=[^=]")
 
 
@@ -109,8 +123,19 @@ def default_rule_path(address):
 
 
 # ------------------------------------------------------------------------------------ rendering
-def render_rule(address, num_vfs, match="pci_address", mac=None, driver=None):
-    """The rule file's text, built only from validated tokens."""
+def find_ip(host):
+    """Absolute path of the host's ``ip`` command (iproute2), or None."""
+    for directory in IP_DIRS:
+        if os.path.isfile(host.path(directory, "ip")):
+            return "%s/ip" % directory
+    return None
+
+
+def render_rule(address, num_vfs, match="pci_address", mac=None, driver=None, ip_path=None):
+    """The rule file's text, built only from validated tokens.
+
+    With ``ip_path`` (the absolute path of ``ip``) a second rule line brings the PF's link up.
+    """
     address = parse_pci_address(address)
     if isinstance(num_vfs, bool) or not isinstance(num_vfs, int) or num_vfs < 1:
         raise SriovError("Invalid VF count %r for a udev rule: expected an integer >= 1 (remove "
@@ -133,6 +158,17 @@ def render_rule(address, num_vfs, match="pci_address", mac=None, driver=None):
         'ACTION=="add", SUBSYSTEM=="net", %s, ATTR{device/sriov_numvfs}=="0", '
         'ATTR{device/sriov_numvfs}="%d"' % (selector, num_vfs),
     ]
+    if ip_path is not None:
+        run_value = "%s %s" % (ip_path, LINK_UP_ARGS)
+        if not _RUN_LINK_UP_RE.match(run_value):
+            raise SriovError("Invalid path %r of the ip command: expected an absolute path such "
+                             "as '/usr/sbin/ip'." % (ip_path,))
+        lines += [
+            "# Brings the link of %s up when its interface appears: libvirt sets a VF's MAC and "
+            "VLAN through the PF and refuses while the PF is down." % about,
+            'ACTION=="add", SUBSYSTEM=="net", %s, ATTR{device/sriov_numvfs}=="?*", '
+            'RUN+="%s"' % (selector, run_value),
+        ]
     text = "\n".join(lines) + "\n"
     validate_rule_text(text)
     return text
@@ -155,37 +191,79 @@ def parse_rule_line(line):
     return items
 
 
-def validate_rule_text(text):
-    """Check that ``text`` is exactly the kind of rule this collection writes.
-
-    Comments and blank lines aside, one line: ACTION=="add", SUBSYSTEM=="net", one selector,
-    the =="0" guard and one integer assignment to ATTR{device/sriov_numvfs}. Returns the items.
-    """
-    rule_lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    if len(rule_lines) != 1:
-        raise SriovError("Invalid udev rule text: expected exactly one rule line, found %d." % len(rule_lines))
-    items = parse_rule_line(rule_lines[0])
+def _check_items(items):
     for key, op, value in items:
         if op not in _ALLOWED_ITEMS.get(key, ()):
             raise SriovError("Invalid udev rule text: unexpected %s%s%r." % (key, op, value))
     keys = [(key, op) for key, op, _value in items]
-    required = [("ACTION", "=="), ("SUBSYSTEM", "=="), ("ATTR{device/sriov_numvfs}", "=="),
-                ("ATTR{device/sriov_numvfs}", "=")]
-    for needed in required:
+    values = dict(((key, op), value) for key, op, value in items)
+    for needed in [("ACTION", "=="), ("SUBSYSTEM", "==")]:
         if keys.count(needed) != 1:
             raise SriovError("Invalid udev rule text: expected exactly one %s%s item." % needed)
-    values = dict(((key, op), value) for key, op, value in items)
     if values[("ACTION", "==")] != "add" or values[("SUBSYSTEM", "==")] != "net":
         raise SriovError('Invalid udev rule text: the rule must match ACTION=="add", SUBSYSTEM=="net".')
+    selectors = [(key, value) for key, _op, value in items if key in _SELECTORS]
+    if len(selectors) != 1:
+        raise SriovError("Invalid udev rule text: expected exactly one of KERNELS, ATTR{address}, "
+                         "ENV{ID_NET_DRIVER}.")
+    return keys, values, selectors[0]
+
+
+def _check_numvfs_line(items):
+    keys, values, selector = _check_items(items)
+    for needed in [("ATTR{device/sriov_numvfs}", "=="), ("ATTR{device/sriov_numvfs}", "=")]:
+        if keys.count(needed) != 1:
+            raise SriovError("Invalid udev rule text: expected exactly one %s%s item." % needed)
+    if ("RUN", "+=") in keys:
+        raise SriovError("Invalid udev rule text: the VF count line must not run a program.")
     if values[("ATTR{device/sriov_numvfs}", "==")] != "0":
         raise SriovError('Invalid udev rule text: the guard must be ATTR{device/sriov_numvfs}=="0".')
     if not values[("ATTR{device/sriov_numvfs}", "=")].isdigit():
         raise SriovError("Invalid udev rule text: the VF count must be an integer.")
-    selectors = [key for key, _op in keys if key in ("KERNELS", "ATTR{address}", "ENV{ID_NET_DRIVER}")]
-    if len(selectors) != 1:
-        raise SriovError("Invalid udev rule text: expected exactly one of KERNELS, ATTR{address}, "
-                         "ENV{ID_NET_DRIVER}.")
+    return selector
+
+
+def _check_link_up_line(items):
+    keys, values, selector = _check_items(items)
+    if keys.count(("RUN", "+=")) != 1 or keys.count(("ATTR{device/sriov_numvfs}", "==")) != 1 \
+            or len(keys) != 5:
+        raise SriovError("Invalid udev rule text: the link line must hold ACTION, SUBSYSTEM, one "
+                         "selector, the ATTR{device/sriov_numvfs}==\"?*\" guard and one RUN item.")
+    if values[("ATTR{device/sriov_numvfs}", "==")] != "?*":
+        raise SriovError('Invalid udev rule text: the link line\'s guard must be '
+                         'ATTR{device/sriov_numvfs}=="?*" (a PF).')
+    if not _RUN_LINK_UP_RE.match(values[("RUN", "+=")]):
+        raise SriovError("Invalid udev rule text: the only program a rule may run is '<absolute "
+                         "path>/ip %s', not %r." % (LINK_UP_ARGS, values[("RUN", "+=")]))
+    return selector
+
+
+def validate_rule_text(text):
+    """Check that ``text`` is exactly the kind of rule this collection writes.
+
+    Comments and blank lines aside: one line with ACTION=="add", SUBSYSTEM=="net", one selector,
+    the =="0" guard and one integer assignment to ATTR{device/sriov_numvfs}; optionally a second
+    line with the same selector that runs ``<path>/ip link set dev $name up`` on a PF. Returns
+    the items of the VF count line.
+    """
+    rule_lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if len(rule_lines) not in (1, 2):
+        raise SriovError("Invalid udev rule text: expected one rule line (two with link_up), found "
+                         "%d." % len(rule_lines))
+    items = parse_rule_line(rule_lines[0])
+    selector = _check_numvfs_line(items)
+    if len(rule_lines) == 2:
+        if _check_link_up_line(parse_rule_line(rule_lines[1])) != selector:
+            raise SriovError("Invalid udev rule text: both lines must select the same PF.")
     return items
+
+
+def link_up_line(text):
+    """The link line of a rule text this collection wrote, or None."""
+    for line in (text or "").splitlines():
+        if line.startswith("ACTION") and "RUN+=" in line:
+            return line
+    return None
 
 
 def _udevadm_path(host):
@@ -397,6 +475,7 @@ def manage_rule(host, params, check_mode=False):
     """Everything sriov_udev_rule does. Returns the result dict (with warnings and diff)."""
     state = params.get("state", "present")
     match = params.get("match", "pci_address")
+    link_up = bool(params.get("link_up"))
     if match not in MATCHES:
         raise SriovError("Invalid match %r: expected one of %s." % (match, ", ".join(MATCHES)))
     path = params.get("path")
@@ -432,8 +511,17 @@ def manage_rule(host, params, check_mode=False):
                 "match=driver: the rule ENV{ID_NET_DRIVER}==\"%s\" applies to EVERY port driven "
                 "by %s on this host, not only PF %s; prefer match=pci_address."
                 % (driver, driver, pf_label(facts)))
+        ip_path = None
+        if link_up:
+            ip_path = find_ip(host)
+            if ip_path is None:
+                raise SriovError("link_up=true needs the ip command (iproute2) on the host; it is "
+                                 "not in %s. Install iproute2 or set link_up=false." % ", ".join(IP_DIRS))
+            if match == "driver":
+                warnings.append("match=driver with link_up: the rule brings up EVERY port driven "
+                                "by %s on this host." % driver)
         path = path or default_rule_path(address)
-        desired = render_rule(address, num_vfs, match=match, mac=mac, driver=driver)
+        desired = render_rule(address, num_vfs, match=match, mac=mac, driver=driver, ip_path=ip_path)
         if match == "driver" and os.path.basename(path) < "80-net-setup-link.rules":
             warnings.append("The rule file %s sorts before 80-net-setup-link.rules, which sets "
                             "ENV{ID_NET_DRIVER}: the driver match may never fire." % path)
@@ -494,6 +582,7 @@ def manage_rule(host, params, check_mode=False):
         "num_vfs": num_vfs,
         "match": match,
         "rule": rule_line,
+        "link_up_rule": link_up_line(desired),
         "content": desired,
         "verified": verified,
         "reloaded": reloaded,
@@ -507,7 +596,9 @@ __all__ = [
     "ALLOWED_DIRS",
     "DEFAULT_DIR",
     "default_rule_path",
+    "find_ip",
     "find_other_owners",
+    "link_up_line",
     "manage_rule",
     "parse_rule_line",
     "render_rule",

@@ -29,6 +29,11 @@ description:
   - The module warns when something else also sets this PF's VF count, such as a NetworkManager
     connection with C(sriov.total-vfs), a systemd C(.link) file with C(SR-IOVVirtualFunctions=),
     the C(max_vfs) module parameter or another udev rule.
+  - With O(link_up=true) the file holds a second line that brings the PF's link up on the same
+    event, C(RUN+=\"/usr/sbin/ip link set dev $name up\") (C($name) is the interface name udev
+    substitutes; the path of C(ip) is the one found on the host). libvirt sets a VF's MAC address
+    and VLAN through the PF and refuses while the PF is down, so guests that autostart with a VF
+    need this (or the host's network configuration) to start after a reboot.
   - The rule acts at the next boot (or PF hot plug); use M(virt.sriov.sriov_vfs) to change the
     count now.
 extends_documentation_fragment:
@@ -71,6 +76,16 @@ options:
     type: str
     choices: [pci_address, mac, driver]
     default: pci_address
+  link_up:
+    description:
+      - Also bring the PF's link administratively up when its interface appears at boot, as
+        M(virt.sriov.sriov_vfs) does now with its O(virt.sriov.sriov_vfs#module:link_up) option.
+      - Use it when nothing else brings the PF up at boot (a PF that carries no host traffic is
+        usually left down by systemd-networkd, ifupdown and NetworkManager alike). Harmless when
+        the host's network configuration brings it up too. It never brings a PF down.
+      - With O(match=driver) it brings up every port of that driver (the module warns).
+    type: bool
+    default: false
   path:
     description:
       - Rule file to manage instead of the default, an absolute path of a C(.rules) file directly
@@ -95,6 +110,12 @@ EXAMPLES = r"""
   virt.sriov.sriov_udev_rule:
     pf: enp1s0
     num_vfs: 4
+
+- name: Recreate 4 VFs on enp1s0 at every boot and bring enp1s0 up, for guests that autostart
+  virt.sriov.sriov_udev_rule:
+    pf: enp1s0
+    num_vfs: 4
+    link_up: true
 
 - name: The guide's driver-wide form (applies to every igb port)
   virt.sriov.sriov_udev_rule:
@@ -136,6 +157,13 @@ rule:
   sample: >-
     ACTION=="add", SUBSYSTEM=="net", KERNELS=="0000:01:00.0", ATTR{device/sriov_numvfs}=="0",
     ATTR{device/sriov_numvfs}="4"
+link_up_rule:
+  description: The rule line that brings the PF's link up (null without O(link_up) or with O(state=absent)).
+  returned: always
+  type: str
+  sample: >-
+    ACTION=="add", SUBSYSTEM=="net", KERNELS=="0000:01:00.0", ATTR{device/sriov_numvfs}=="?*",
+    RUN+="/usr/sbin/ip link set dev $name up"
 content:
   description: The whole file content wanted (null with O(state=absent)).
   returned: always
@@ -173,6 +201,7 @@ def main():
             pci_address=dict(type="str"),
             num_vfs=dict(type="raw"),
             match=dict(type="str", default="pci_address", choices=["pci_address", "mac", "driver"]),
+            link_up=dict(type="bool", default=False),
             path=dict(type="path"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),

@@ -84,9 +84,11 @@ options:
       - Bring the PF's link administratively up when VFs are wanted. Several drivers (for
         example bnxt, ixgbevf VFs) need the PF up for their VFs to work, and libvirt refuses to
         start a guest with a VF of a PF that is down.
-      - This changes the running system only. Keep the PF up across reboots with the host's own
-        network configuration (systemd-networkd, NetworkManager, ifupdown); otherwise guests that
-        autostart with a VF fail at boot with libvirt's C(the PF is not online).
+      - This changes the running system only. Keep the PF up across reboots with
+        M(virt.sriov.sriov_udev_rule) and its O(virt.sriov.sriov_udev_rule#module:link_up) option
+        (the C(virt.sriov.sriov_vfs) role does both) or with the host's own network configuration;
+        otherwise guests that autostart with a VF fail at boot with libvirt's C(the PF is not
+        online).
     type: bool
     default: true
   force:

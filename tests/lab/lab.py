@@ -286,10 +286,12 @@ def cmd_deps(args):
     log("missing: " + "; ".join(missing))
     backports_sources()
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    run(["apt-get", "update", "-q"], env=env)
-    run(["apt-get", "install", "-y", "-q", "-t", f"{SUITE}-backports",
+    # Wait for another apt/dpkg (make's sysdeps, unattended-upgrades) instead of failing at once.
+    lock = ["-o", "DPkg::Lock::Timeout=600"]
+    run(["apt-get", "update", "-q"] + lock, env=env)
+    run(["apt-get", "install", "-y", "-q"] + lock + ["-t", f"{SUITE}-backports",
          "qemu-system-x86", "qemu-utils"], env=env)
-    run(["apt-get", "install", "-y", "-q", "mmdebstrap", "grub-pc-bin", "grub2-common",
+    run(["apt-get", "install", "-y", "-q"] + lock + ["mmdebstrap", "grub-pc-bin", "grub2-common",
          "e2fsprogs", "fdisk", "mount", "openssh-client"], env=env)
     missing = missing_deps()
     if missing:

@@ -14,6 +14,9 @@ from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovErr
 from ansible_collections.virt.sriov.plugins.module_utils._sysfs import read_pf
 
 PF1 = "0000:01:00.0"
+NUMVFS_LINE = 'ACTION=="add", SUBSYSTEM=="net", KERNELS=="x", ATTR{device/sriov_numvfs}=="0", ATTR{device/sriov_numvfs}="4"\n'
+LINK = 'ACTION=="add", SUBSYSTEM=="net", KERNELS=='
+IP_UP = '"/usr/sbin/ip link set dev $name up"'
 
 
 def rule_line(text):
@@ -33,6 +36,35 @@ def test_render_rule_forms(kwargs, selector):
     ]
     assert text.startswith(_udev.MARKER)
     _udev.validate_rule_text(text)
+
+
+@pytest.mark.parametrize("kwargs, selector", [
+    ({}, 'KERNELS=="0000:01:00.0"'),
+    ({"match": "mac", "mac": "52:54:00:aa:00:01"}, 'ATTR{address}=="52:54:00:aa:00:01"'),
+    ({"match": "driver", "driver": "ixgbe"}, 'ENV{ID_NET_DRIVER}=="ixgbe"'),
+])
+def test_render_rule_link_up(kwargs, selector):
+    text = _udev.render_rule("01:00.0", 4, ip_path="/usr/sbin/ip", **kwargs)
+    assert rule_line(text)[1] == (
+        'ACTION=="add", SUBSYSTEM=="net", %s, ATTR{device/sriov_numvfs}=="?*", '
+        'RUN+="/usr/sbin/ip link set dev $name up"' % selector)
+    assert _udev.link_up_line(text) == rule_line(text)[1]
+    _udev.validate_rule_text(text)
+
+
+@pytest.mark.parametrize("ip_path", ["ip", "/usr/sbin/ip; rm -rf /", '/sbin/ip" RUN+="/bin/sh', "/usr/sbin/ip\n",
+                                     "/usr/sbin/sh", "/usr/sbin/ip link set dev eth0 down #"])
+def test_render_rule_rejects_bad_ip_path(ip_path):
+    with pytest.raises(SriovError, match="ip command"):
+        _udev.render_rule(PF1, 4, ip_path=ip_path)
+
+
+def test_find_ip(fake):
+    assert _udev.find_ip(fake.host()) is None
+    fake.write("bin/ip", "")
+    assert _udev.find_ip(fake.host()) == "/bin/ip"
+    fake.write("usr/sbin/ip", "")
+    assert _udev.find_ip(fake.host()) == "/usr/sbin/ip"
 
 
 @pytest.mark.parametrize("kwargs", [
@@ -62,6 +94,13 @@ def test_render_rule_rejects_bad_count(count):
     'ACTION=="add", SUBSYSTEM=="net", KERNELS=="x", ATTR{device/sriov_numvfs}=="0", ATTR{device/sriov_numvfs}="4"\nACTION=="add"\n',
     'ACTION=="remove", SUBSYSTEM=="net", KERNELS=="x", ATTR{device/sriov_numvfs}=="0", ATTR{device/sriov_numvfs}="4"\n',
     'ACTION=="add", SUBSYSTEM=="net", ATTR{device/sriov_numvfs}=="0", ATTR{device/sriov_numvfs}="4"\n',  # no selector
+    # link lines: only "<abs>/ip link set dev $name up", same selector, PF guard, one RUN
+    NUMVFS_LINE + LINK + '"x", ATTR{device/sriov_numvfs}=="?*", RUN+="/bin/sh -c reboot"\n',
+    NUMVFS_LINE + LINK + '"y", ATTR{device/sriov_numvfs}=="?*", RUN+=' + IP_UP + '\n',
+    NUMVFS_LINE + LINK + '"x", RUN+=' + IP_UP + '\n',
+    NUMVFS_LINE + LINK + '"x", ATTR{device/sriov_numvfs}=="?*", RUN+=' + IP_UP + ', RUN+=' + IP_UP + '\n',
+    NUMVFS_LINE + LINK + '"x", ATTR{device/sriov_numvfs}=="?*", RUN+="ip link set dev $name up"\n',
+    'ACTION=="add", SUBSYSTEM=="net", KERNELS=="x", ATTR{device/sriov_numvfs}=="0", ATTR{device/sriov_numvfs}="4", RUN+=' + IP_UP + '\n',
 ])
 def test_validate_rule_text_rejects(text):
     with pytest.raises(SriovError):

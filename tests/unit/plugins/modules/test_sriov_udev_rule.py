@@ -147,3 +147,36 @@ def test_stuck_numvfs_fails_without_change(env, monkeypatch):
     result = env({"pf": "enp1s0", "num_vfs": 4})
     assert result["failed"] and "did not answer" in result["msg"]
     assert not os.path.exists(env.fake.p(RULE1)) and reloads(env) == 0
+
+
+def test_link_up_four_steps_and_switch(env):
+    env.fake.write("usr/sbin/ip", "")
+    args = {"pf": "enp1s0", "num_vfs": 4, "link_up": True}
+    first = env(args, check_mode=True, diff=True)
+    assert first["changed"] and not os.path.exists(env.fake.p(RULE1))
+    assert 'RUN+="/usr/sbin/ip link set dev $name up"' in first["diff"]["after"]
+    second = env(args)
+    assert second["changed"] and reloads(env) == 1
+    assert second["link_up_rule"] == ('ACTION=="add", SUBSYSTEM=="net", KERNELS=="0000:01:00.0", '
+                                      'ATTR{device/sriov_numvfs}=="?*", '
+                                      'RUN+="/usr/sbin/ip link set dev $name up"')
+    assert env.fake.read(RULE1).count("\nACTION==") == 2
+    assert not env(args, check_mode=True)["changed"] and not env(args)["changed"]
+    # switching link_up off rewrites the file without the link line
+    off = env({"pf": "enp1s0", "num_vfs": 4}, diff=True)
+    assert off["changed"] and off["link_up_rule"] is None and "RUN+=" not in env.fake.read(RULE1)
+    assert "RUN+=" in off["diff"]["before"]
+
+
+def test_link_up_without_ip_fails_without_change(env):
+    result = env({"pf": "enp1s0", "num_vfs": 4, "link_up": True})
+    assert result["failed"] and "needs the ip command" in result["msg"], result
+    assert not os.path.exists(env.fake.p(RULE1)) and reloads(env) == 0
+
+
+def test_link_up_driver_match_warns(env):
+    env.fake.write("sbin/ip", "")
+    result = env({"pf": "enp1s0", "num_vfs": 2, "match": "driver", "link_up": True})
+    assert not result.get("failed"), result
+    assert 'ENV{ID_NET_DRIVER}=="igb", ATTR{device/sriov_numvfs}=="?*", RUN+="/sbin/ip link' in result["content"]
+    assert any("brings up EVERY port driven by igb" in w for w in env.warnings), env.warnings
