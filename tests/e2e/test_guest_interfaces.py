@@ -10,11 +10,18 @@ One playbook carries the whole proof (each Ansible task costs seconds under TCG)
 3. The same VF for guestVM2: refused, naming guestVM.
 4. Role: guestVM2 (stopped) gets an interface on the hostdev pool network: config only; started, it
    gets a VF; a second role run changes nothing.
-5. Detach from guestVM: the persistent definition loses it at once; the OS-less guest never
-   acknowledges the PCIe unplug, so the module reports that after its bounded wait; once the guest
-   is shut off the VF is back on igbvf and a re-run changes nothing.
+5. Detach from the running guestVM: gone from the live and the persistent XML, the VF back on
+   igbvf with libvirt's MAC/VLAN restored, while the guest keeps running; a re-run changes nothing.
+   (guestVM uses native PCIe hotplug, so QEMU completes the unplug of its powered-off slot as a
+   cooperating guest OS would: see tests/lab/files/guestVM.xml.)
 
-The teardown puts the lab back as it found it (VF count, PF link state, no extra domain/network).
+test_guest_survives_reboot: the roles sriov_vfs and guest_interfaces give the autostarted guestVM
+VF 1 (guide MAC and VLAN 42) and VF 2 (derived MAC); the lab reboots with the PF down; guestVM is
+running again with the same MACs and VLAN on its VFs, because the udev rule recreated the VFs and
+brought the PF up before libvirtd started; the roles then change nothing.
+
+The teardowns put the lab back as they found it (VF count, PF link state, no extra domain/network,
+no rule file or drop-in, guestVM not autostarted).
 """
 import xml.etree.ElementTree as ET
 
@@ -44,8 +51,13 @@ printf '%s' "<network><name>{NET}</name><forward mode='hostdev' managed='yes'><p
 {VIRSH} dumpxml --inactive guestVM
 """
 
+RULE = "/etc/udev/rules.d/82-virt-sriov-numvfs-0000:01:00.0.rules"
+DROPINS = "/etc/systemd/system/{libvirtd,virtqemud,virtnetworkd}.service.d/50-virt-sriov-vfs.conf"
+
 CLEANUP = f"""
+{VIRSH} autostart --disable guestVM >/dev/null 2>&1
 for d in guestVM {GUEST2}; do {VIRSH} destroy $d >/dev/null 2>&1; done
+rm -f {RULE} {DROPINS}; udevadm control --reload; systemctl daemon-reload
 {VIRSH} undefine {GUEST2} >/dev/null 2>&1
 {VIRSH} dumpxml --inactive guestVM > /tmp/gi-guest.xml
 python3 - <<'EOF'
@@ -128,13 +140,15 @@ PLAYBOOK = f"""
     - name: stop guest2
       ansible.builtin.command: {VIRSH} destroy {GUEST2}
     - name: detach
-      virt.sriov.libvirt_hostdev_interface: {{domain: guestVM, pci_address: "{VF1}", state: absent, timeout: 10}}
-      ignore_errors: true
+      virt.sriov.libvirt_hostdev_interface: {{domain: guestVM, pci_address: "{VF1}", state: absent, timeout: 60}}
     - name: after detach
       ansible.builtin.shell: |
         {VIRSH} dumpxml guestVM | grep -c '<interface' || true; echo ===
         {VIRSH} dumpxml --inactive guestVM | grep -c '<interface' || true; echo ===
-        {VIRSH} destroy guestVM >/dev/null; sleep 1; basename $(readlink /sys/bus/pci/devices/{VF1}/driver)
+        basename $(readlink /sys/bus/pci/devices/{VF1}/driver); echo ===
+        {VIRSH} domstate guestVM; echo ===
+        ip link show {PF} | grep ' vf 1 '
+      changed_when: false
     - name: detach again
       virt.sriov.libvirt_hostdev_interface: {{domain: guestVM, pci_address: "{VF1}", state: absent}}
 """
@@ -209,10 +223,92 @@ def test_guest_interfaces(guest_lab):
     assert live.find("source/address") is not None
     assert not role_runs[1].changed, role_runs[1].result
 
-    # 5. detach: persistent at once; the OS-less guest never acknowledges the live unplug
+    # 5. detach from the running guest: live and persistent, the VF back on the host driver
     detach = t("detach")
-    assert detach.status == "ignored" and "did not release VF 0000:01:10.2 within 10 s" in detach.result["msg"]
-    live_count, config_count, driver = [x.strip() for x in t("after detach").result["stdout"].split("===")]
-    assert config_count == "0" and live_count == "1"
-    assert driver == "igbvf"
+    assert detach.changed and detach.result["actions"] == {"live": "detach", "config": "detach"}, detach.result
+    live_count, config_count, driver, domstate, vf1 = [x.strip() for x in t("after detach").result["stdout"].split("===")]
+    assert (live_count, config_count) == ("0", "0")
+    assert driver == "igbvf" and domstate == "running"
+    assert MAC not in vf1 and "vlan 42" not in vf1, vf1  # libvirt restored the VF's own settings
     assert not t("detach again").changed
+
+
+REBOOT_VARS = f"""
+  vars:
+    sriov_vfs_pfs: [{{pf: {PF}, num_vfs: 4}}]
+    guest_interfaces_guests:
+      - domain: guestVM
+        interfaces:
+          - {{pci_address: "{VF1}", mac: "{MAC}", vlan: 42}}
+          - {{pf: {PF}, vf: 2}}
+"""
+REBOOT_ROLES = """
+    - name: vfs
+      ansible.builtin.include_role:
+        name: virt.sriov.sriov_vfs
+    - name: guests
+      ansible.builtin.include_role:
+        name: virt.sriov.guest_interfaces
+"""
+BEFORE_REBOOT = f"""
+- hosts: all
+  gather_facts: false
+{REBOOT_VARS}
+  tasks:
+{REBOOT_ROLES}
+    - name: autostart
+      ansible.builtin.command: {VIRSH} autostart guestVM
+    - name: pf down
+      ansible.builtin.command: ip link set {PF} down
+"""
+AFTER_REBOOT = f"""
+- hosts: all
+  gather_facts: false
+{REBOOT_VARS}
+  tasks:
+    - name: host view
+      ansible.builtin.shell: |
+        ip -br link show {PF}; echo ===; cat {SYSFS}; echo ===; {VIRSH} domstate guestVM; echo ===
+        ip link show {PF}; echo ===; {VIRSH} dumpxml guestVM
+      changed_when: false
+{REBOOT_ROLES}
+"""
+
+
+@pytest.fixture
+def reboot_lab(lab):
+    state = lab.ssh(f"cat {SYSFS}; cat /sys/class/net/{PF}/flags", check=True).stdout.split()
+    numvfs, pf_flags = state[0], int(state[1], 16)
+    lab.ssh(CLEANUP, timeout=300)
+    try:
+        yield lab
+    finally:
+        lab.ssh(CLEANUP, timeout=300)
+        if numvfs != "0":
+            lab.ssh(f"echo {numvfs} > {SYSFS}; udevadm settle", timeout=120)
+        lab.ssh(f"ip link set {PF} {'up' if pf_flags & 1 else 'down'}")
+
+
+def test_guest_survives_reboot(reboot_lab):
+    lab = reboot_lab
+    before = lab.run_playbook(BEFORE_REBOOT)
+    attached = [x for x in before.tasks if x.task.endswith("Attach or detach the VF interfaces of each guest")]
+    results = attached[0].result["results"]
+    assert [r["mac"] for r in results][0] == MAC and results[1]["mac_source"] == "derived", results
+    derived = results[1]["mac"]
+    vf2 = results[1]["vf"]
+
+    lab.reboot()  # the PF was down when the guest rebooted; nothing but our udev rule brings it up
+
+    after = lab.run_playbook(AFTER_REBOOT)
+    link, numvfs, domstate, iplink, live = after.task("host view").result["stdout"].split("===")
+    assert link.split()[1] == "UP", link
+    assert numvfs.strip() == "4" and domstate.strip() == "running", (numvfs, domstate)
+    vf_lines = {int(line.split()[1]): line for line in iplink.splitlines() if line.strip().startswith("vf ")}
+    assert MAC in vf_lines[1] and "vlan 42" in vf_lines[1], iplink
+    assert derived in vf_lines[2], iplink
+    ifaces = {i.find("source/address").get("function"): i.find("mac").get("address")
+              for i in ET.fromstring(live).findall("devices/interface")}
+    assert vf2 == "0000:01:10.4" and ifaces == {"0x2": MAC, "0x4": derived}, (ifaces, vf2)
+    # after the reboot the roles find everything as they left it
+    assert not after.changed, [(x.task, x.result) for x in after.tasks if x.changed]

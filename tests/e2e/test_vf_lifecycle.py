@@ -6,7 +6,7 @@ batched into two playbooks and one reboot):
   1. clean host, role in check mode: changed, and the host still has 0 VFs and no rule file;
   2. apply (PF1: 4, PF2: max = 7): changed; apply again: not changed; check mode: not changed;
   3. PF1 from 4 to 2 (nobody uses a VF): changed, 2 VFs;
-  4. reboot: both PFs come back with 2 and 7 VFs, from the udev rules alone;
+  4. reboot: both PFs come back with 2 and 7 VFs and their links up, from the udev rules alone;
   5. bad input (unknown PF, VF as PF, above totalvfs, negative, non-integer, quotes, newline,
      path outside the rules directories): each fails with a clear message, nothing changes;
   6. role with state=absent: no VFs, no rule files.
@@ -30,7 +30,9 @@ STATE = (f"cat {PF1_DEV}/sriov_numvfs {PF2_DEV}/sriov_numvfs; "
          "ls /etc/udev/rules.d | grep -c '^82-virt-sriov-numvfs-' || true")
 CLEANUP = (f"{VIRSH} destroy guestVM >/dev/null 2>&1; "
            f"echo 0 > {PF1_DEV}/sriov_numvfs; echo 0 > {PF2_DEV}/sriov_numvfs; "
-           "rm -f /etc/udev/rules.d/82-virt-sriov-numvfs-*.rules; udevadm control --reload")
+           "rm -f /etc/udev/rules.d/82-virt-sriov-numvfs-*.rules; udevadm control --reload; "
+           "rm -f /etc/systemd/system/{libvirtd,virtqemud,virtnetworkd}.service.d/50-virt-sriov-vfs.conf; "
+           "systemctl daemon-reload")
 
 ROLE = """
     - name: "{name}"
@@ -135,8 +137,11 @@ def test_role_lifecycle_and_reboot(clean_lab):
 
     before = lab.ssh("md5sum %s %s" % (RULE1, RULE2), check=True).stdout
     lab.reboot()
-    out = lab.ssh(STATE + f"; ls {PF1_DEV}/ | grep -c virtfn; ls {PF2_DEV}/ | grep -c virtfn", check=True)
-    assert out.stdout.split() == ["2", "7", "2", "2", "7"], out.stdout
+    out = lab.ssh(STATE + f"; ls {PF1_DEV}/ | grep -c virtfn; ls {PF2_DEV}/ | grep -c virtfn; "
+                  "cat /sys/class/net/enp1s0/flags /sys/class/net/enp2s0/flags", check=True)
+    assert out.stdout.split()[:5] == ["2", "7", "2", "2", "7"], out.stdout
+    # the rules' link line (the role's default link_up) brought both PFs up at boot (IFF_UP)
+    assert all(int(flags, 16) & 1 for flags in out.stdout.split()[5:]), out.stdout
 
     res = lab.run_playbook(PLAY_AFTER_REBOOT)
     for label, _module, _args, needle in BAD:
