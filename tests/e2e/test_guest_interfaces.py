@@ -14,6 +14,9 @@ One playbook carries the whole proof (each Ansible task costs seconds under TCG)
    igbvf with libvirt's MAC/VLAN restored, while the guest keeps running; a re-run changes nothing.
    (guestVM uses native PCIe hotplug, so QEMU completes the unplug of its powered-off slot as a
    cooperating guest OS would: see tests/lab/files/guestVM.xml.)
+6. Offline flow (guest_interfaces_offline) on the running guestVM, which has no OS to answer the
+   ACPI shutdown: the persistent definition gets the interface, the wait ends after
+   shutdown_timeout (5 s) with a clear failure, and the guest is left running untouched.
 
 test_guest_survives_reboot: the roles sriov_vfs and guest_interfaces give the autostarted guestVM
 VF 1 (guide MAC and VLAN 42) and VF 2 (derived MAC); the lab reboots with the PF down; guestVM is
@@ -151,6 +154,27 @@ PLAYBOOK = f"""
       changed_when: false
     - name: detach again
       virt.sriov.libvirt_hostdev_interface: {{domain: guestVM, pci_address: "{VF1}", state: absent}}
+    - name: offline flow
+      block:
+        - name: offline role
+          ansible.builtin.include_role:
+            name: virt.sriov.guest_interfaces
+          vars:
+            guest_interfaces_offline: true
+            guest_interfaces_shutdown_timeout: 5
+            guest_interfaces_guests:
+              - domain: guestVM
+                interfaces: [{{pci_address: "{VF1}", mac: "{MAC}", vlan: 42}}]
+      rescue:
+        - name: offline failure
+          ansible.builtin.set_fact:
+            offline_msg: "{{{{ ansible_failed_result.results | map(attribute='msg') | join(' | ') }}}}"
+    - name: after offline
+      ansible.builtin.shell: |
+        {VIRSH} domstate guestVM; echo ===
+        {VIRSH} dumpxml guestVM | grep -c '<interface' || true; echo ===
+        {VIRSH} dumpxml --inactive guestVM | grep -c '<interface' || true
+      changed_when: false
 """
 
 
@@ -214,7 +238,7 @@ def test_guest_interfaces(guest_lab):
 
     # 4. pool network through the role: config only on a stopped guest, a VF once started, idempotent
     role_runs = [x for x in res.tasks if x.task.endswith("Attach or detach the VF interfaces of each guest")]
-    assert len(role_runs) == 2, [x.task for x in res.tasks]
+    assert len(role_runs) == 3, [x.task for x in res.tasks]  # 2 for guestVM2, 1 in the offline flow
     first = role_runs[0].result["results"][0]
     assert role_runs[0].changed and first["actions"] == {"config": "attach"}, first
     assert first["mac_source"] == "derived" and first["mac"].startswith("02:")
@@ -231,6 +255,13 @@ def test_guest_interfaces(guest_lab):
     assert driver == "igbvf" and domstate == "running"
     assert MAC not in vf1 and "vlan 42" not in vf1, vf1  # libvirt restored the VF's own settings
     assert not t("detach again").changed
+
+    # 6. offline flow (procedure 17.9) on a guest that cannot shut down (no OS to answer ACPI):
+    # the persistent definition changes, the shutdown wait is bounded, the guest is left running
+    offline_msg = t("offline failure").result["ansible_facts"]["offline_msg"]
+    assert "Domain guestVM did not shut down within 5 s (shutdown_timeout)" in offline_msg, offline_msg
+    domstate, live_count, config_count = [x.strip() for x in t("after offline").result["stdout"].split("===")]
+    assert (domstate, live_count, config_count) == ("running", "0", "1")
 
 
 REBOOT_VARS = f"""
