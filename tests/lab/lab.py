@@ -289,10 +289,11 @@ def cmd_deps(args):
     # Wait for another apt/dpkg (make's sysdeps, unattended-upgrades) instead of failing at once.
     lock = ["-o", "DPkg::Lock::Timeout=600"]
     run(["apt-get", "update", "-q"] + lock, env=env)
-    run(["apt-get", "install", "-y", "-q"] + lock + ["-t", f"{SUITE}-backports",
-         "qemu-system-x86", "qemu-utils"], env=env)
-    run(["apt-get", "install", "-y", "-q"] + lock + ["mmdebstrap", "grub-pc-bin", "grub2-common",
-         "e2fsprogs", "fdisk", "mount", "openssh-client"], env=env)
+    run(["apt-get", "install", "-y", "-q"] + lock
+        + ["-t", f"{SUITE}-backports", "qemu-system-x86", "qemu-utils"], env=env)
+    run(["apt-get", "install", "-y", "-q"] + lock
+        + ["mmdebstrap", "grub-pc-bin", "grub2-common", "e2fsprogs", "fdisk", "mount",
+           "openssh-client"], env=env)
     missing = missing_deps()
     if missing:
         raise LabError("still missing after apt-get: " + "; ".join(missing))
