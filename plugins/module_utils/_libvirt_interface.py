@@ -503,8 +503,9 @@ def _safety(host, conn, usage, dom_uuid, name, desired, plans, warnings):
         netdev, up = _pf_is_up(host, pf_name)
         if up is False:
             text = ("PF %s (%s) is down: libvirt sets the VF's MAC address and VLAN through the PF and refuses "
-                    "while the PF is not up. Bring it up in the host's network configuration (for a test: "
-                    "ip link set %s up)." % (netdev, pf_name, netdev))
+                    "while the PF is not up. Bring it up now (virt.sriov.sriov_vfs with link_up=true, or ip link "
+                    "set %s up) and at every boot (virt.sriov.sriov_udev_rule with link_up=true, or the host's "
+                    "network configuration)." % (netdev, pf_name, netdev))
             if "live" in attaching:
                 raise SriovError(text, pf=netdev)
             warnings.append(text + " Domain %s will not start with this interface until then." % name)

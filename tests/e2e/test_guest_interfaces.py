@@ -8,6 +8,8 @@ One playbook carries the whole proof (each Ansible task costs seconds under TCG)
    check/apply/check/apply; `ip link show enp1s0` shows the MAC and `vlan 42` on VF 1; the persistent
    XML holds it and nothing else changed.
 3. The same VF for guestVM2: refused, naming guestVM.
+   A running guestVM3 without a spare pcie-root-port: attaching is refused before libvirt, naming
+   the fix; virsh attach-device itself then fails with "No more available PCI slots".
 4. Role: guestVM2 (stopped) gets an interface on the hostdev pool network: config only; started, it
    gets a VF; a second role run changes nothing.
 5. Detach from the running guestVM: gone from the live and the persistent XML, the VF back on
@@ -40,6 +42,16 @@ NET = "gi-pool"
 GUEST2 = "guestVM2"
 GUEST2_UUID = "0b6f1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d"
 MAC = "52:54:00:6d:90:02"
+GUEST3 = "guestVM3"  # running, without a spare pcie-root-port: no slot to hotplug into
+GUEST3_UUID = "1c7a2d3e-4f5a-4b6c-9d7e-8f9a0b1c2d3e"
+VF3 = "0000:01:10.6"
+GUEST3_XML = (f"<domain type='qemu'><name>{GUEST3}</name><uuid>{GUEST3_UUID}</uuid>"
+              "<memory unit='MiB'>128</memory><vcpu>1</vcpu>"
+              "<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>"
+              "<controller type='pci' index='0' model='pcie-root'/><controller type='usb' model='none'/>"
+              "<memballoon model='none'/></devices></domain>")
+VF3_XML = ("<interface type='hostdev' managed='yes'><source><address type='pci' domain='0x0000' "
+           "bus='0x01' slot='0x10' function='0x6'/></source></interface>")
 
 SETUP = f"""set -e
 echo 0 > {SYSFS}; echo 4 > {SYSFS}; udevadm settle
@@ -47,6 +59,8 @@ ip link set {PF} down
 {VIRSH} dumpxml --inactive guestVM | sed -e 's|<name>guestVM</name>|<name>{GUEST2}</name>|' \
   -e 's|<uuid>.*</uuid>|<uuid>{GUEST2_UUID}</uuid>|' > /tmp/gi-guest2.xml
 {VIRSH} define /tmp/gi-guest2.xml >/dev/null
+printf '%s' "{GUEST3_XML}" > /tmp/gi-guest3.xml
+{VIRSH} define /tmp/gi-guest3.xml >/dev/null && {VIRSH} start {GUEST3} >/dev/null
 printf '%s' "<network><name>{NET}</name><forward mode='hostdev' managed='yes'><pf dev='{PF}'/></forward></network>" \
   > /tmp/gi-net.xml
 {VIRSH} net-define /tmp/gi-net.xml >/dev/null && {VIRSH} net-start {NET} >/dev/null
@@ -59,9 +73,9 @@ DROPINS = "/etc/systemd/system/{libvirtd,virtqemud,virtnetworkd}.service.d/50-vi
 
 CLEANUP = f"""
 {VIRSH} autostart --disable guestVM >/dev/null 2>&1
-for d in guestVM {GUEST2}; do {VIRSH} destroy $d >/dev/null 2>&1; done
+for d in guestVM {GUEST2} {GUEST3}; do {VIRSH} destroy $d >/dev/null 2>&1; done
 rm -f {RULE} {DROPINS}; udevadm control --reload; systemctl daemon-reload
-{VIRSH} undefine {GUEST2} >/dev/null 2>&1
+{VIRSH} undefine {GUEST2} >/dev/null 2>&1; {VIRSH} undefine {GUEST3} >/dev/null 2>&1
 {VIRSH} dumpxml --inactive guestVM > /tmp/gi-guest.xml
 python3 - <<'EOF'
 import xml.etree.ElementTree as ET, subprocess
@@ -120,6 +134,16 @@ PLAYBOOK = f"""
     - name: second guest
       virt.sriov.libvirt_hostdev_interface: {{domain: {GUEST2}, pci_address: "{VF1}"}}
       ignore_errors: true
+    - name: no free slot
+      virt.sriov.libvirt_hostdev_interface: {{domain: {GUEST3}, pci_address: "{VF3}"}}
+      ignore_errors: true
+    - name: no free slot, libvirt itself
+      ansible.builtin.shell: |
+        printf '%s' "{VF3_XML}" > /tmp/gi-if3.xml
+        {VIRSH} attach-device {GUEST3} /tmp/gi-if3.xml --live 2>&1 || true; echo ===
+        {VIRSH} dumpxml {GUEST3} | grep -c '<interface' || true; echo ===
+        {VIRSH} dumpxml --inactive {GUEST3} | grep -c '<interface' || true
+      changed_when: false
     - name: role network
       ansible.builtin.include_role:
         name: virt.sriov.guest_interfaces
@@ -235,6 +259,15 @@ def test_guest_interfaces(guest_lab):
     # 3. same VF for a second guest
     second = t("second guest")
     assert second.status == "ignored" and f"VF {VF1} is already used by domain guestVM" in second.result["msg"]
+
+    # 3b. no free PCIe slot in a running guest: refused before libvirt, with the fix; libvirt agrees
+    noslot = t("no free slot")
+    assert noslot.status == "ignored", noslot.result
+    assert f"Domain {GUEST3} has no free PCIe slot" in noslot.result["msg"], noslot.result["msg"]
+    assert "pcie-root-port" in noslot.result["msg"]
+    virsh_out, live3, config3 = [x.strip() for x in t("no free slot, libvirt itself").result["stdout"].split("===")]
+    assert "No more available PCI slots" in virsh_out, virsh_out
+    assert (live3, config3) == ("0", "0")
 
     # 4. pool network through the role: config only on a stopped guest, a VF once started, idempotent
     role_runs = [x for x in res.tasks if x.task.endswith("Attach or detach the VF interfaces of each guest")]
