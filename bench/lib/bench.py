@@ -138,10 +138,14 @@ def profile_discovery(work):
 
 
 # ------------------------------------------------------------------------------ item 4
+FLEET_TREES = 2  # 2: an executable usr/sbin/ip (sriov_udev_rule link_up)
+
+
 def fleet_inventory(hosts):
     import fakes
     base = os.path.join(WORK, "fleet")
-    inv = os.path.join(base, "inventory-%d.json" % hosts)
+    # Bump FLEET_TREES when fakes.build_tree changes: the trees are reused across runs.
+    inv = os.path.join(base, "inventory-%d-v%d.json" % (hosts, FLEET_TREES))
     if os.path.exists(inv):
         return inv
     os.makedirs(base, exist_ok=True)

@@ -40,7 +40,7 @@ def build_tree(root, pfs, vfs, totalvfs=None, card="mlx5_core", extras=True):
         fake.add_iommu_unit()
         fake.set_interrupts()
         fake.write("usr/bin/udevadm", "fake\n")  # the modules look for it under the root
-        fake.write("usr/sbin/ip", "fake\n")  # sriov_udev_rule link_up writes its path into the rule
+        fake.add_program("usr/sbin/ip")  # sriov_udev_rule link_up writes its path into the rule
         os.makedirs(fake.p("etc/udev/rules.d"), exist_ok=True)
     return fake, addresses
 

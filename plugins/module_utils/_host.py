@@ -21,6 +21,9 @@ import subprocess
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 
 
+# Where commands are looked for on the host (find_binary), in this order.
+BIN_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
 # Test and benchmark aid: a host root other than / (a fake sysfs tree), read per Host, never
 # cached. Production leaves it unset.
 ROOT_ENV = "VIRT_SRIOV_HOST_ROOT"
@@ -120,3 +123,15 @@ class Host(object):
                 stderr=err,
             )
         return rc, out, err
+
+
+def find_binary(host, names):
+    """First existing executable among ``names`` in BIN_DIRS on the host (its absolute path as
+    seen on the host), or None."""
+    for name in names:
+        for directory in BIN_DIRS:
+            candidate = directory + "/" + name
+            full = host.path(candidate)
+            if os.path.isfile(full) and os.access(full, os.X_OK):
+                return candidate
+    return None

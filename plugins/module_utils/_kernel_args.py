@@ -41,6 +41,7 @@ import re
 
 from ansible_collections.virt.sriov.plugins.module_utils._diff import ChangeTracker
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
+from ansible_collections.virt.sriov.plugins.module_utils._host import find_binary
 
 BACKENDS = ("grubby", "grub_dropin", "rpm_ostree")
 
@@ -48,8 +49,6 @@ NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 # Printable ASCII without whitespace, quotes, and the shell's $ ` ; \ characters.
 VALUE_RE = re.compile(r"^[!#%&()*+,\-./0-9:<=>?@A-Z\[\]^_a-z{|}~]+$")
 FORBIDDEN_IN_VALUE = " \t\r\n'\"$`;\\"
-
-BIN_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 
 GRUB_DEFAULT_FILE = "/etc/default/grub"
 GRUB_DROPIN_DIR = "/etc/default/grub.d"
@@ -204,17 +203,6 @@ def read_proc_cmdline(host):
     if text is None:
         raise SriovError("Cannot read /proc/cmdline on the host.")
     return parse_cmdline(text)
-
-
-def find_binary(host, names):
-    """First existing executable among ``names`` in the usual bin directories, or None."""
-    for name in names:
-        for directory in BIN_DIRS:
-            candidate = directory + "/" + name
-            full = host.path(candidate)
-            if os.path.isfile(full) and os.access(full, os.X_OK):
-                return candidate
-    return None
 
 
 # ---------------------------------------------------------------------------------- result

@@ -33,6 +33,7 @@ import tempfile
 
 from ansible_collections.virt.sriov.plugins.module_utils._diff import ChangeTracker
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
+from ansible_collections.virt.sriov.plugins.module_utils._host import BIN_DIRS, find_binary
 from ansible_collections.virt.sriov.plugins.module_utils._numvfs import (
     check_numvfs_answers,
     parse_num_vfs,
@@ -57,8 +58,6 @@ NM_DIRS = ("/etc/NetworkManager/system-connections", "/run/NetworkManager/system
            "/usr/lib/NetworkManager/system-connections")
 LINK_DIRS = ("/etc/systemd/network", "/run/systemd/network", "/usr/local/lib/systemd/network",
              "/usr/lib/systemd/network", "/lib/systemd/network")
-# Where the ``ip`` command (iproute2) may live; the first found is written into the rule.
-IP_DIRS = ("/usr/sbin", "/sbin", "/usr/bin", "/bin")
 LINK_UP_ARGS = "link set dev $name up"
 
 MODPROBE_DIRS = ("/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d",
@@ -123,14 +122,6 @@ def default_rule_path(address):
 
 
 # ------------------------------------------------------------------------------------ rendering
-def find_ip(host):
-    """Absolute path of the host's ``ip`` command (iproute2), or None."""
-    for directory in IP_DIRS:
-        if os.path.isfile(host.path(directory, "ip")):
-            return "%s/ip" % directory
-    return None
-
-
 def render_rule(address, num_vfs, match="pci_address", mac=None, driver=None, ip_path=None):
     """The rule file's text, built only from validated tokens.
 
@@ -246,7 +237,7 @@ def validate_rule_text(text):
     line with the same selector that runs ``<path>/ip link set dev $name up`` on a PF. Returns
     the items of the VF count line.
     """
-    rule_lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    rule_lines = _rule_lines(text)
     if len(rule_lines) not in (1, 2):
         raise SriovError("Invalid udev rule text: expected one rule line (two with link_up), found "
                          "%d." % len(rule_lines))
@@ -258,12 +249,15 @@ def validate_rule_text(text):
     return items
 
 
+def _rule_lines(text):
+    """The rule lines of a rule text: neither blank nor comments."""
+    return [line for line in (text or "").splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
 def link_up_line(text):
-    """The link line of a rule text this collection wrote, or None."""
-    for line in (text or "").splitlines():
-        if line.startswith("ACTION") and "RUN+=" in line:
-            return line
-    return None
+    """The link line (the second rule line) of a rule text this collection wrote, or None."""
+    rule_lines = _rule_lines(text)
+    return rule_lines[1] if len(rule_lines) == 2 else None
 
 
 def _udevadm_path(host):
@@ -513,10 +507,10 @@ def manage_rule(host, params, check_mode=False):
                 % (driver, driver, pf_label(facts)))
         ip_path = None
         if link_up:
-            ip_path = find_ip(host)
+            ip_path = find_binary(host, ["ip"])
             if ip_path is None:
                 raise SriovError("link_up=true needs the ip command (iproute2) on the host; it is "
-                                 "not in %s. Install iproute2 or set link_up=false." % ", ".join(IP_DIRS))
+                                 "not in %s. Install iproute2 or set link_up=false." % ", ".join(BIN_DIRS))
             if match == "driver":
                 warnings.append("match=driver with link_up: the rule brings up EVERY port driven "
                                 "by %s on this host." % driver)
@@ -572,16 +566,13 @@ def manage_rule(host, params, check_mode=False):
 
     tracker = ChangeTracker()
     tracker.add_file(path, current, desired)
-    rule_line = None
-    if desired is not None:
-        rule_line = [line for line in desired.splitlines() if line and not line.startswith("#")][0]
     return {
         "changed": changed,
         "path": path,
         "pci_address": str(address) if address is not None else None,
         "num_vfs": num_vfs,
         "match": match,
-        "rule": rule_line,
+        "rule": (_rule_lines(desired) or [None])[0],
         "link_up_rule": link_up_line(desired),
         "content": desired,
         "verified": verified,
@@ -596,7 +587,6 @@ __all__ = [
     "ALLOWED_DIRS",
     "DEFAULT_DIR",
     "default_rule_path",
-    "find_ip",
     "find_other_owners",
     "link_up_line",
     "manage_rule",

@@ -65,6 +65,12 @@ class FakeHost(object):
             handle.write(content)
         return path
 
+    def add_program(self, rel):
+        """An executable file (what find_binary looks for), e.g. ``usr/sbin/ip``."""
+        path = self.write(rel, "#!/bin/sh\n")
+        os.chmod(path, 0o755)
+        return path
+
     def read(self, rel):
         with open(self.p(rel)) as handle:
             return handle.read()

@@ -59,12 +59,18 @@ def test_render_rule_rejects_bad_ip_path(ip_path):
         _udev.render_rule(PF1, 4, ip_path=ip_path)
 
 
-def test_find_ip(fake):
-    assert _udev.find_ip(fake.host()) is None
-    fake.write("bin/ip", "")
-    assert _udev.find_ip(fake.host()) == "/bin/ip"
-    fake.write("usr/sbin/ip", "")
-    assert _udev.find_ip(fake.host()) == "/usr/sbin/ip"
+def test_link_up_uses_the_hosts_ip(fake):
+    fake.add_pf(PF1, "enp1s0")
+    params = {"pf": "enp1s0", "num_vfs": 2, "link_up": True}
+    with pytest.raises(SriovError, match="needs the ip command"):
+        _udev.manage_rule(fake.host(), params, check_mode=True)
+    fake.write("usr/sbin/ip", "")  # not executable: not a command
+    with pytest.raises(SriovError, match="needs the ip command"):
+        _udev.manage_rule(fake.host(), params, check_mode=True)
+    fake.add_program("bin/ip")
+    assert '"/bin/ip link set dev $name up"' in _udev.manage_rule(fake.host(), params, check_mode=True)["link_up_rule"]
+    fake.add_program("usr/sbin/ip")
+    assert '"/usr/sbin/ip link set dev $name up"' in _udev.manage_rule(fake.host(), params, check_mode=True)["link_up_rule"]
 
 
 @pytest.mark.parametrize("kwargs", [

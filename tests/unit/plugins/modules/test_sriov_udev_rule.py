@@ -150,7 +150,7 @@ def test_stuck_numvfs_fails_without_change(env, monkeypatch):
 
 
 def test_link_up_four_steps_and_switch(env):
-    env.fake.write("usr/sbin/ip", "")
+    env.fake.add_program("usr/sbin/ip")
     args = {"pf": "enp1s0", "num_vfs": 4, "link_up": True}
     first = env(args, check_mode=True, diff=True)
     assert first["changed"] and not os.path.exists(env.fake.p(RULE1))
@@ -175,7 +175,7 @@ def test_link_up_without_ip_fails_without_change(env):
 
 
 def test_link_up_driver_match_warns(env):
-    env.fake.write("sbin/ip", "")
+    env.fake.add_program("sbin/ip")
     result = env({"pf": "enp1s0", "num_vfs": 2, "match": "driver", "link_up": True})
     assert not result.get("failed"), result
     assert 'ENV{ID_NET_DRIVER}=="igb", ATTR{device/sriov_numvfs}=="?*", RUN+="/sbin/ip link' in result["content"]
