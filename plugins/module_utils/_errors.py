@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The one domain exception of the collection and its conversion into a module failure."""
+"""The one domain exception of the collection (module failures: _module.run_module)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -23,15 +23,3 @@ class SriovError(Exception):
         self.msg = msg
         self.details = details
 
-
-def fail_from_exception(module, exc, **extra):
-    """Turn a SriovError into ``module.fail_json``; other exceptions get a readable message.
-
-    The only place where exceptions become failures, so that no traceback reaches the user for
-    an expected fault.
-    """
-    result = dict(extra)
-    if isinstance(exc, SriovError):
-        result.update(exc.details)
-        module.fail_json(msg=exc.msg, **result)
-    module.fail_json(msg="Unexpected error: %s: %s" % (type(exc).__name__, exc), **result)

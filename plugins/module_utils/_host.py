@@ -17,6 +17,7 @@ __metaclass__ = type
 import errno
 import os
 import subprocess
+import tempfile
 
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 
@@ -66,6 +67,59 @@ class Host(object):
             return int(text, 0)
         except ValueError:
             return default
+
+    def read_text(self, *parts):
+        """The exact text of a file (not stripped), or None when it does not exist.
+
+        Unlike ``read``, a file that exists but cannot be read raises SriovError: a caller that
+        is about to replace a file must not mistake "unreadable" for "absent".
+        """
+        full = self.path(*parts)
+        try:
+            with open(full, "r") as handle:
+                return handle.read()
+        except (IOError, OSError) as exc:
+            if exc.errno == errno.ENOENT:
+                return None
+            raise SriovError("Cannot read %s: %s" % (os.path.join(*parts), exc.strerror or exc))
+
+    def write_atomic(self, path, text, mode=None):
+        """Replace ``path`` with ``text``: temporary file in the same directory, fsync, rename.
+
+        ``mode`` defaults to the mode of the file being replaced, else 0644. Missing parent
+        directories are created (0755). Readers never see a half-written file.
+        """
+        full = self.path(path)
+        directory = os.path.dirname(full)
+        try:
+            if mode is None:
+                mode = (os.stat(full).st_mode & 0o7777) if os.path.exists(full) else 0o644
+            if not os.path.isdir(directory):
+                os.makedirs(directory, 0o755)
+            fd, tmp = tempfile.mkstemp(prefix=".virt-sriov-", suffix=".tmp", dir=directory)
+        except (IOError, OSError) as exc:
+            raise SriovError("Cannot write %s: %s" % (path, exc.strerror or exc))
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, mode)
+            os.rename(tmp, full)
+        except (IOError, OSError) as exc:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise SriovError("Cannot write %s: %s" % (path, exc.strerror or exc))
+
+    def remove(self, path):
+        """Delete a file; True when it existed, False when it was already absent."""
+        try:
+            os.unlink(self.path(path))
+        except (IOError, OSError) as exc:
+            if exc.errno == errno.ENOENT:
+                return False
+            raise SriovError("Cannot remove %s: %s" % (path, exc.strerror or exc))
+        return True
 
     def listdir(self, *parts):
         """Sorted entries of a directory, or an empty list when it does not exist."""

@@ -618,20 +618,10 @@ class GrubDropinBackend(object):
     # -- acting --
     def apply(self, plan):
         for path, _old, new in plan.files:
-            full = self.host.path(path)
             if new is None:
-                if os.path.exists(full):
-                    os.unlink(full)
-                continue
-            directory = os.path.dirname(full)
-            if not os.path.isdir(directory):
-                os.makedirs(directory, 0o755)
-            mode = (os.stat(full).st_mode & 0o7777) if os.path.exists(full) else 0o644
-            tmp = full + ".virt-sriov.tmp"
-            with open(tmp, "w") as handle:
-                handle.write(new)
-            os.chmod(tmp, mode)
-            os.rename(tmp, full)
+                self.host.remove(path)
+            else:
+                self.host.write_atomic(path, new)
         for argv in plan.commands:
             self.host.run(argv)
 

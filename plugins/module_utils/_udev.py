@@ -444,27 +444,6 @@ def find_other_owners(host, facts, own_path):
             + other_link_owners(host, facts) + other_modparam_owners(host, facts))
 
 
-# ------------------------------------------------------------------------------------- the file
-def write_atomic(host, path, text, mode=0o644):
-    """Write the file through a temporary file in the same directory and rename it in place."""
-    full = host.path(path)
-    directory = os.path.dirname(full)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    fd, tmp = tempfile.mkstemp(prefix=".virt-sriov-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.rename(tmp, full)
-    except (IOError, OSError) as exc:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise SriovError("Cannot write udev rule %s: %s" % (path, exc))
-
-
 def manage_rule(host, params, check_mode=False):
     """Everything sriov_udev_rule does. Returns the result dict (with warnings and diff)."""
     state = params.get("state", "present")
@@ -552,12 +531,9 @@ def manage_rule(host, params, check_mode=False):
     reloaded = False
     if changed and not check_mode:
         if desired is None:
-            try:
-                os.unlink(full)
-            except OSError as exc:
-                raise SriovError("Cannot remove udev rule %s: %s" % (path, exc))
+            host.remove(path)
         else:
-            write_atomic(host, path, desired)
+            host.write_atomic(path, desired, mode=0o644)
         if _udevadm_path(host) is not None:
             host.run(["udevadm", "control", "--reload"])
             reloaded = True
@@ -597,5 +573,4 @@ __all__ = [
     "validate_mac",
     "validate_rule_path",
     "validate_rule_text",
-    "write_atomic",
 ]

@@ -143,19 +143,14 @@ remediation_kind:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virt.sriov.plugins.module_utils._errors import fail_from_exception
 from ansible_collections.virt.sriov.plugins.module_utils._host import Host
 from ansible_collections.virt.sriov.plugins.module_utils._iommu import gather_iommu_facts
+from ansible_collections.virt.sriov.plugins.module_utils._module import run_module
 
 
 def main():
     module = AnsibleModule(argument_spec={}, supports_check_mode=True)
-    host = Host(run_command=module.run_command)
-    try:
-        facts = gather_iommu_facts(host)
-    except Exception as exc:  # pylint: disable=broad-except
-        fail_from_exception(module, exc)
-    module.exit_json(changed=False, **facts)
+    run_module(module, lambda m: dict(gather_iommu_facts(Host(run_command=m.run_command)), changed=False))
 
 
 if __name__ == "__main__":

@@ -182,7 +182,7 @@ dropin_path:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError, fail_from_exception
+from ansible_collections.virt.sriov.plugins.module_utils._module import run_module
 from ansible_collections.virt.sriov.plugins.module_utils._host import Host
 from ansible_collections.virt.sriov.plugins.module_utils._kernel_args import manage_kernel_args
 
@@ -196,21 +196,18 @@ def main():
         ),
         supports_check_mode=True,
     )
-    host = Host(run_command=module.run_command)
-    try:
-        result = manage_kernel_args(
-            host,
-            present=module.params["present"],
-            absent=module.params["absent"],
-            backend=module.params["backend"],
-            check_mode=module.check_mode,
-            want_diff=module._diff,
-        )
-    except SriovError as exc:
-        fail_from_exception(module, exc)
-    except (IOError, OSError) as exc:
-        fail_from_exception(module, exc)
-    module.exit_json(**result)
+    run_module(module, _converge, lock_name="kernel_cmdline")
+
+
+def _converge(module):
+    return manage_kernel_args(
+        Host(run_command=module.run_command),
+        present=module.params["present"],
+        absent=module.params["absent"],
+        backend=module.params["backend"],
+        check_mode=module.check_mode,
+        want_diff=module._diff,
+    )
 
 
 if __name__ == "__main__":

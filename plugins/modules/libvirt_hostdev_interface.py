@@ -311,13 +311,11 @@ interface:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError, fail_from_exception
 from ansible_collections.virt.sriov.plugins.module_utils._host import Host
-from ansible_collections.virt.sriov.plugins.module_utils._module import exit_with_result
+from ansible_collections.virt.sriov.plugins.module_utils._module import run_module
 from ansible_collections.virt.sriov.plugins.module_utils._libvirt import (
     LIBVIRT_COMMON_ARGSPEC,
     open_connection,
-    require_libvirt,
 )
 from ansible_collections.virt.sriov.plugins.module_utils._libvirt_interface import (
     ensure_interface,
@@ -353,18 +351,14 @@ def main():
         required_together=[("pf", "vf")],
         supports_check_mode=True,
     )
-    try:
-        request = parse_request(module.params)
-    except SriovError as exc:
-        fail_from_exception(module, exc)
-    require_libvirt(module)
+    run_module(module, _converge, needs_libvirt=True, lock_name="libvirt_hostdev_interface")
+
+
+def _converge(module):
+    request = parse_request(module.params)
     host = Host(run_command=module.run_command)
-    try:
-        with open_connection(module.params["uri"]) as conn:
-            result = ensure_interface(conn, host, request, check_mode=module.check_mode)
-    except Exception as exc:  # SriovError and anything unexpected: no traceback reaches the user
-        fail_from_exception(module, exc)
-    exit_with_result(module, result)
+    with open_connection(module.params["uri"]) as conn:
+        return ensure_interface(conn, host, request, check_mode=module.check_mode)
 
 
 if __name__ == "__main__":

@@ -237,13 +237,11 @@ guests:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virt.sriov.plugins.module_utils._errors import fail_from_exception
 from ansible_collections.virt.sriov.plugins.module_utils._host import Host
-from ansible_collections.virt.sriov.plugins.module_utils._module import exit_with_result
+from ansible_collections.virt.sriov.plugins.module_utils._module import run_module
 from ansible_collections.virt.sriov.plugins.module_utils._libvirt import (
     LIBVIRT_COMMON_ARGSPEC,
     open_connection,
-    require_libvirt,
 )
 from ansible_collections.virt.sriov.plugins.module_utils._libvirt_network import ensure_vf_pool_network
 
@@ -270,14 +268,13 @@ def main():
         ],
         supports_check_mode=True,
     )
-    require_libvirt(module)
+    run_module(module, _converge, needs_libvirt=True, lock_name="libvirt_vf_pool_network")
+
+
+def _converge(module):
     host = Host(run_command=module.run_command)
-    try:
-        with open_connection(module.params["uri"]) as conn:
-            result = ensure_vf_pool_network(conn, host, module.params, check_mode=module.check_mode)
-    except Exception as exc:  # SriovError and anything unexpected: no traceback for the user
-        fail_from_exception(module, exc)
-    exit_with_result(module, result)
+    with open_connection(module.params["uri"]) as conn:
+        return ensure_vf_pool_network(conn, host, module.params, check_mode=module.check_mode)
 
 
 if __name__ == "__main__":

@@ -273,10 +273,10 @@ tested_drivers:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virt.sriov.plugins.module_utils._errors import fail_from_exception
 from ansible_collections.virt.sriov.plugins.module_utils._host import Host
 from ansible_collections.virt.sriov.plugins.module_utils._inventory import LIBVIRT_MODES, gather_sriov_info
 from ansible_collections.virt.sriov.plugins.module_utils._libvirt import LIBVIRT_COMMON_ARGSPEC
+from ansible_collections.virt.sriov.plugins.module_utils._module import run_module
 
 
 def main():
@@ -291,20 +291,19 @@ def main():
         mutually_exclusive=[("pf", "pci_address")],
         supports_check_mode=True,
     )
-    host = Host(run_command=module.run_command)
-    try:
-        result = gather_sriov_info(
-            host,
-            pf=module.params["pf"],
-            pci_address=module.params["pci_address"],
-            uri=module.params["uri"],
-            libvirt=module.params["libvirt"],
-        )
-    except Exception as exc:  # pylint: disable=broad-except
-        fail_from_exception(module, exc)
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    module.exit_json(changed=False, **result)
+    run_module(module, _gather)
+
+
+def _gather(module):
+    result = gather_sriov_info(
+        Host(run_command=module.run_command),
+        pf=module.params["pf"],
+        pci_address=module.params["pci_address"],
+        uri=module.params["uri"],
+        libvirt=module.params["libvirt"],
+    )
+    result["changed"] = False
+    return result
 
 
 if __name__ == "__main__":

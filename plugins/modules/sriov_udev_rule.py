@@ -188,9 +188,8 @@ other_owners:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virt.sriov.plugins.module_utils._errors import fail_from_exception
 from ansible_collections.virt.sriov.plugins.module_utils._host import Host
-from ansible_collections.virt.sriov.plugins.module_utils._module import exit_with_result
+from ansible_collections.virt.sriov.plugins.module_utils._module import run_module
 from ansible_collections.virt.sriov.plugins.module_utils._udev import manage_rule
 
 
@@ -210,13 +209,7 @@ def main():
         required_if=[("state", "present", ("num_vfs",))],
         supports_check_mode=True,
     )
-    host = Host(run_command=module.run_command)
-    try:
-        result = manage_rule(host, module.params, check_mode=module.check_mode)
-    except Exception as exc:  # pylint: disable=broad-except
-        # SriovError becomes its message; anything else a readable one, never a traceback.
-        fail_from_exception(module, exc)
-    exit_with_result(module, result)
+    run_module(module, lambda m: manage_rule(Host(run_command=m.run_command), m.params, check_mode=m.check_mode), lock_name="sriov_udev_rule")
 
 
 if __name__ == "__main__":

@@ -220,9 +220,8 @@ vfs_in_use:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virt.sriov.plugins.module_utils._errors import fail_from_exception
 from ansible_collections.virt.sriov.plugins.module_utils._host import Host
-from ansible_collections.virt.sriov.plugins.module_utils._module import exit_with_result
+from ansible_collections.virt.sriov.plugins.module_utils._module import run_module
 from ansible_collections.virt.sriov.plugins.module_utils._libvirt import LIBVIRT_COMMON_ARGSPEC
 from ansible_collections.virt.sriov.plugins.module_utils._numvfs import (
     SubprocessWriter,
@@ -250,20 +249,18 @@ def main():
         required_if=[("state", "present", ("num_vfs",))],
         supports_check_mode=True,
     )
-    host = Host(run_command=module.run_command)
+    run_module(module, _converge, lock_name="sriov_vfs")
+
+
+def _converge(module):
     uri = module.params["uri"]
-    try:
-        result = manage_vfs(
-            host,
-            module.params,
-            check_mode=module.check_mode,
-            writer=SubprocessWriter(),
-            usage_loader=lambda h: gather_usage(h, uri),
-        )
-    except Exception as exc:  # pylint: disable=broad-except
-        # SriovError becomes its message; anything else a readable one, never a traceback.
-        fail_from_exception(module, exc)
-    exit_with_result(module, result)
+    return manage_vfs(
+        Host(run_command=module.run_command),
+        module.params,
+        check_mode=module.check_mode,
+        writer=SubprocessWriter(),
+        usage_loader=lambda h: gather_usage(h, uri),
+    )
 
 
 if __name__ == "__main__":

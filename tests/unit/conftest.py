@@ -84,6 +84,8 @@ class _Runner(object):
             raise _ModuleDone(kwargs)
 
         self._monkeypatch.setattr(module, "Host", lambda *a, **k: host_factory())
+        # the host-wide lock of mutating modules lives in the fake tree too
+        self._monkeypatch.setenv("VIRT_SRIOV_HOST_ROOT", str(root))
         self._monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
         self._monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
         try:

@@ -98,3 +98,22 @@ def test_pci_names_from_database(fake):
     assert names.lookup("0x8086", "0x10c9") == ("Intel Corporation", "82576 Gigabit Network Connection")
     assert names.lookup("0x15b3", "0x1017") == ("Mellanox", None)
     assert _sysfs.PciNames(FakeHost(fake.p("empty")).host()).lookup("0x8086", "0x10c9") == (None, None)
+
+
+def test_host_file_helpers(tmp_path):
+    import os
+    import stat
+
+    from ansible_collections.virt.sriov.plugins.module_utils._host import Host
+
+    host = Host(root=str(tmp_path))
+    assert host.read_text("/etc/x/y.conf") is None
+    host.write_atomic("/etc/x/y.conf", "a\n")
+    assert host.read_text("/etc/x/y.conf") == "a\n"
+    assert stat.S_IMODE(os.stat(host.path("/etc/x/y.conf")).st_mode) == 0o644
+    os.chmod(host.path("/etc/x/y.conf"), 0o600)
+    host.write_atomic("/etc/x/y.conf", "b\n")  # keeps the mode of the file it replaces
+    assert stat.S_IMODE(os.stat(host.path("/etc/x/y.conf")).st_mode) == 0o600
+    assert os.listdir(host.path("/etc/x")) == ["y.conf"]
+    assert host.remove("/etc/x/y.conf") is True
+    assert host.remove("/etc/x/y.conf") is False

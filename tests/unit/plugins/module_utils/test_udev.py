@@ -202,7 +202,7 @@ def test_write_atomic_mode(fake):
     import stat
 
     path = "/etc/udev/rules.d/82-x.rules"
-    _udev.write_atomic(fake.host(), path, "text\n")
+    fake.host().write_atomic(path, "text\n", mode=0o644)
     full = fake.p(path)
     assert fake.read(path) == "text\n"
     assert stat.S_IMODE(os.stat(full).st_mode) == 0o644
