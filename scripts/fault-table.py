@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write (or, with --check, verify) the fault table of docs/troubleshooting.md from the tests.
 
 Faults come from FAULTS in tests/e2e/test_faults.py; the bad-input count is the number of unit
@@ -81,7 +80,7 @@ def main():
     new = head + render(load_faults(), count_bad_input_cases()) + tail
     if args.check:
         if new != text:
-            sys.stderr.write("docs/troubleshooting.md: the fault table is out of date; run scripts/fault-table.py\n")
+            sys.stderr.write("docs/troubleshooting.md: the fault table is out of date; run python3 scripts/fault-table.py\n")
             return 1
         return 0
     with open(DOC, "w") as handle:

@@ -22,4 +22,3 @@ class SriovError(Exception):
         super(SriovError, self).__init__(msg)
         self.msg = msg
         self.details = details
-
