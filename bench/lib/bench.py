@@ -403,7 +403,7 @@ def machine():
 
 
 # ------------------------------------------------------------------------------ main
-ITEMS = ("discovery", "fleet", "pertask", "converge", "mitogen")
+ITEMS = ("discovery", "fleet", "pertask", "converge", "mitogen", "report")
 
 
 def write(args, data):
@@ -423,6 +423,7 @@ def main(argv=None):
     ap.add_argument("--fleet-pairs", type=int, default=5, help="A/B pairs per fork count of the fleet (default 5)")
     ap.add_argument("--fleet-hosts", type=int, default=100)
     ap.add_argument("--fleet-forks", type=int, nargs="+", default=[10, 50])
+    ap.add_argument("--report-hosts", type=int, default=500, help="hosts of the report page item (default 500)")
     ap.add_argument("--items", nargs="*", choices=ITEMS, default=list(ITEMS),
                     help="items to run (none with --merge: only rewrite the report)")
     ap.add_argument("--lab-name", default="bench")
@@ -450,7 +451,10 @@ def main(argv=None):
         data["runs"], data["params"] = runs, params
     data.setdefault("runs", [])
     if args.items or not data.get("machine"):  # a report-only merge keeps the measured machine
-        data["machine"] = machine()
+        # what this run cannot tell (e.g. no baseline venv for an item that does not use it) is
+        # kept from the merged data
+        old = data.get("machine") or {}
+        data["machine"] = dict((k, old.get(k, v) if v == "?" else v) for k, v in machine().items())
     if args.items:  # a report-only merge is not a measurement run
         data["runs"].append({"argv": sys.argv[1:], "date": data["machine"]["date"],
                              "load_start": data["machine"]["load_start"]})
@@ -458,6 +462,11 @@ def main(argv=None):
     if "discovery" in args.items:
         data["discovery"] = item_discovery(args)
         params["discovery_pairs"] = args.pairs
+    if "report" in args.items:
+        import report_page
+        log("report page: HTML vs Markdown, %d hosts" % args.report_hosts)
+        data["report_page"] = report_page.measure(args.report_hosts, args.pairs)
+        params["report_pairs"] = args.pairs
     if "fleet" in args.items:
         data["fleet"] = item_fleet(args)
         params["fleet_pairs"] = args.fleet_pairs

@@ -314,6 +314,24 @@ def render(d):
 
     L += L5
 
+    # ---------------------------------------------------------------- 6
+    L += ["", "## 6. Fleet report page: `sriov_report.yml`'s HTML page vs its Markdown table", ""]
+    rp = d.get("report_page")
+    if rp:
+        c, _v = ratio_cell(rp["pairs"])
+        rs = stats.ratio_summary(rp["pairs"])
+        L += ["In-process through Ansible's Templar with the playbook's own write-task variables, on %d synthetic "
+              "hosts made from the recorded lab result of the unit tests (2 PFs, 11 VFs each): A = the HTML page "
+              "(`virt.sriov.sriov_report_view` + `sriov_report_html`), B = the Markdown table. %d pairs." % (
+                  rp["hosts"], p.get("report_pairs", 0)), "",
+              "| hosts | HTML / Markdown | HTML s | Markdown s | HTML bytes | Markdown bytes |",
+              "| --- | --- | --- | --- | --- | --- |",
+              "| %d | %s | %s | %s | %s | %s |" % (rp["hosts"], c, f(rs["a"]["median"]), f(rs["b"]["median"]),
+                                                 rp["bytes"].get("html"), rp["bytes"].get("markdown"))]
+        summary_rows.append(("6 report page %d hosts vs Markdown" % rp["hosts"], c, "(no target)", ""))
+    else:
+        L += ["Not measured in this report."]
+
     # ---------------------------------------------------------------- summary
     L += ["", "## Summary of targets", "", "| item | figure | target | |", "| --- | --- | --- | --- |"]
     for row in summary_rows:
