@@ -326,8 +326,9 @@ def render(d):
                   rp["hosts"], p.get("report_pairs", 0)), "",
               "| hosts | HTML / Markdown | HTML s | Markdown s | HTML bytes | Markdown bytes |",
               "| --- | --- | --- | --- | --- | --- |",
-              "| %d | %s | %s | %s | %s | %s |" % (rp["hosts"], c, f(rs["a"]["median"]), f(rs["b"]["median"]),
-                                                 rp["bytes"].get("html"), rp["bytes"].get("markdown"))]
+              "| %d | %s | %s | %s | %s | %s |" % (
+                  rp["hosts"], c, f(rs["a"]["median"]), f(rs["b"]["median"]),
+                  rp["bytes"].get("html"), rp["bytes"].get("markdown"))]
         summary_rows.append(("6 report page %d hosts vs Markdown" % rp["hosts"], c, "(no target)", ""))
     else:
         L += ["Not measured in this report."]

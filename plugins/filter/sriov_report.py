@@ -418,7 +418,8 @@ section.host{border-top:2px solid #ddd;margin-top:1em}.muted{color:#777}code{fon
 {% for h in hosts %}
 <section class="host" id="{{ h.anchor }}" data-host="{{ h.name }}">
 <h3>{{ h.name }}{% if not h.ok %} <span class="error">did not report</span>{% endif %}</h3>
-<p>IOMMU {{ h.iommu }}{% if h.cpu_vendor %} ({{ h.cpu_vendor }}){% endif %}{% if h.libvirt is sameas false %}; <span class="warning">libvirt not asked: VF users unknown</span>{% endif %}
+<p>IOMMU {{ h.iommu }}{% if h.cpu_vendor %} ({{ h.cpu_vendor }}){% endif %}
+{%- if h.libvirt is sameas false %}; <span class="warning">libvirt not asked: VF users unknown</span>{% endif %}
 {% if h.failure %}<br><span class="error">{{ h.failure }}</span>{% endif %}</p>
 {% for w in h.warnings %}<p class="warning">{{ w }}</p>{% endfor %}
 {% if h.pfs %}
@@ -427,10 +428,12 @@ section.host{border-top:2px solid #ddd;margin-top:1em}.muted{color:#777}code{fon
 {% for pf in h.pfs %}<tr><td>{{ pf.name }}</td><td><code>{{ pf.pci_address }}</code></td>
 <td>{{ pf.driver }}{% if not pf.tested_driver %} <span class="warning">(not tested)</span>{% endif %}</td>
 <td{% if pf.link != "up" %} class="warning"{% endif %}>{{ pf.link }}</td><td class="n">{{ pf.numvfs }} / {{ pf.totalvfs }}</td>
-<td>{% if pf.persistence.known %}{% if pf.persistence.rule %}udev rule {{ pf.persistence.rule }}{% else %}<span class="warning">no udev rule</span>{% endif %}{% else %}<span class="muted">not reported</span>{% endif %}
+<td>{% if pf.persistence.known %}{% if pf.persistence.rule %}udev rule {{ pf.persistence.rule }}
+{%- else %}<span class="warning">no udev rule</span>{% endif %}{% else %}<span class="muted">not reported</span>{% endif %}
 {% for o in pf.persistence.other_owners %}<br><span class="warning">other owner: {{ o }}</span>{% endfor %}</td>
 <td>{{ pf.networks | join(", ") }}</td>
-<td><div class="bar">{% for vf in pf.vfs %}<span class="vf s-{{ vf.state }}" title="VF {{ vf.index }} {{ vf.pci_address }}: {{ vf.state_label }}{% if vf.guests %} ({{ vf.guests | join(", ") }}){% endif %}"></span>{% endfor %}</div>
+<td><div class="bar">{% for vf in pf.vfs %}<span class="vf s-{{ vf.state }}" title="VF {{ vf.index }} {{ vf.pci_address }}: {{ vf.state_label }}
+{%- if vf.guests %} ({{ vf.guests | join(", ") }}){% endif %}"></span>{% endfor %}</div>
 {% for st in states if pf.counts[st.key] %}{{ pf.counts[st.key] }} {{ st.label }}{% if not loop.last %}, {% endif %}{% endfor %}</td></tr>
 {% endfor %}</table>
 {% set used = h.pfs | map(attribute="used_vfs") | sum(start=[]) %}
@@ -445,9 +448,12 @@ section.host{border-top:2px solid #ddd;margin-top:1em}.muted{color:#777}code{fon
 </section>
 {% endfor %}
 <script>
-document.querySelectorAll("table.sortable th").forEach(function(th){th.style.cursor="pointer";th.onclick=function(){var t=th.closest("table").tBodies[0],i=th.cellIndex,d=th.dataset.d=th.dataset.d=="1"?"-1":"1";
-Array.from(t.rows).sort(function(a,b){var x=a.cells[i].textContent,y=b.cells[i].textContent,nx=parseFloat(x),ny=parseFloat(y);return d*(isNaN(nx)||isNaN(ny)?x.localeCompare(y):nx-ny);}).forEach(function(r){t.appendChild(r);});};});
-var f=document.createElement("input");f.placeholder="filter hosts";f.oninput=function(){var q=f.value.toLowerCase();document.querySelectorAll("section.host,tr.hostrow").forEach(function(e){e.style.display=e.textContent.toLowerCase().indexOf(q)<0?"none":"";});};
+document.querySelectorAll("table.sortable th").forEach(function(th){th.style.cursor="pointer";th.onclick=function(){
+var t=th.closest("table").tBodies[0],i=th.cellIndex,d=th.dataset.d=th.dataset.d=="1"?-1:1;
+Array.from(t.rows).sort(function(a,b){var x=a.cells[i].textContent,y=b.cells[i].textContent,nx=parseFloat(x),ny=parseFloat(y);
+return d*(isNaN(nx)||isNaN(ny)?x.localeCompare(y):nx-ny);}).forEach(function(r){t.appendChild(r);});};});
+var f=document.createElement("input");f.placeholder="filter hosts";f.oninput=function(){var q=f.value.toLowerCase();
+document.querySelectorAll("section.host,tr.hostrow").forEach(function(e){e.style.display=e.textContent.toLowerCase().indexOf(q)<0?"none":"";});};
 document.getElementById("filter-slot").appendChild(f);
 </script>
 </body>

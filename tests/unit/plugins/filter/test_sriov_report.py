@@ -42,7 +42,7 @@ def assert_self_contained(page):
     assert not re.search(r"<(link|iframe|object|embed|img)\b", page, re.I)
     assert page.count("<script") == 1
     script = page.split("<script>", 1)[1].split("</script>", 1)[0]
-    assert len(script.strip().splitlines()) <= 5, script
+    assert len(script.strip().splitlines()) <= 8 and len(script) < 1200, script
     assert "fetch(" not in script and "XMLHttpRequest" not in script and "import(" not in script
 
 
