@@ -64,6 +64,8 @@ HOST_TOOLS = {
     "ssh": "openssh-client",
     "ssh-keygen": "openssh-client",
 }
+# Not needed to build or boot the lab: the e2e test of the report page opens it in a browser.
+E2E_TOOLS = {"chromium": "chromium"}
 GRUB_I386 = "/usr/lib/grub/i386-pc"
 QEMU = "qemu-system-x86_64"
 QEMU_MIN_MAJOR = 10
@@ -278,6 +280,14 @@ def backports_sources():
 
 def cmd_deps(args):
     missing = missing_deps()
+    e2e = sorted(set(pkg for tool, pkg in E2E_TOOLS.items() if not shutil.which(tool)))
+    if e2e and not missing:
+        if os.geteuid() != 0:
+            raise LabError("missing: " + ", ".join(e2e) + " (for the e2e tests) -- run `deps` as root")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        lock = ["-o", "DPkg::Lock::Timeout=600"]
+        run(["apt-get", "update", "-q"] + lock, env=env)
+        run(["apt-get", "install", "-y", "-q", "--no-install-recommends"] + lock + e2e, env=env)
     if not missing:
         log(f"host dependencies present (QEMU {'.'.join(map(str, qemu_version()))})")
         return 0
@@ -294,6 +304,8 @@ def cmd_deps(args):
     run(["apt-get", "install", "-y", "-q"] + lock
         + ["mmdebstrap", "grub-pc-bin", "grub2-common", "e2fsprogs", "fdisk", "mount",
            "openssh-client"], env=env)
+    if e2e:
+        run(["apt-get", "install", "-y", "-q", "--no-install-recommends"] + lock + e2e, env=env)
     missing = missing_deps()
     if missing:
         raise LabError("still missing after apt-get: " + "; ".join(missing))
