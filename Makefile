@@ -60,7 +60,7 @@ requirements-lock: | sysdeps ## regenerate requirements/*.txt from requirements/
 .PHONY: test check sanity units lint changelog-lint docs-lint compat-2.18 build-check ee-check e2e molecule
 test: check e2e molecule ## everything, the lab suites last (what CI runs)
 
-check: ## everything except e2e, fail fast
+check: ## everything except the lab suites (e2e, molecule), fail fast
 	$(MAKE) sanity
 	$(MAKE) units
 	$(MAKE) lint
@@ -145,8 +145,8 @@ docs: venv stage ## docs site with antsibull-docs + Sphinx into build/docs
 	$(call header,docs: antsibull-docs sphinx)
 	scripts/docs.sh $(VENV) $(BUILD)
 
-bench: venv ## run bench/run if it exists
-	@if [ -x bench/run ]; then bench/run; else echo "no bench/run yet"; fi
+bench: venv ## benchmarks (bench/run): converge, per-task cost, discovery, fleet, Mitogen -> bench/results.md (hours; uses the lab)
+	bench/run
 
 clean: ## remove build output (keeps the virtualenvs)
 	rm -rf $(BUILD) tests/output collections .pytest_cache .coverage

@@ -65,8 +65,8 @@ def render(d):
                        ("mitogen", "mitogen"), ("community_libvirt", "community.libvirt (baseline, from `ansible` on PyPI)"),
                        ("qemu", "QEMU (lab)"), ("git", "collection commit")):
         L.append("| %s | %s |" % (label, m.get(key, "?")))
-    L += ["", "Runs merged into this report (the machine's 2 cores were shared with other engineers' "
-          "labs and test runs while they ran: expect noise; that is why every figure is a ratio of "
+    L += ["", "Runs merged into this report (the machine's 2 cores were shared with other "
+          "lab VMs and test runs while they ran: expect noise; that is why every figure is a ratio of "
           "alternated runs; when several runs measured the same item, the later one's figures are shown):", ""]
     for run in d.get("runs", []):
         L.append("- `bench/run %s` at %s (load average %s -> %s)" % (
@@ -94,7 +94,7 @@ def render(d):
               "reported)." % lab.get("prepare") if lab.get("prepare") else "No preparation of the fresh guest.", "",
               "Rounds: %d (each round: collection, baseline, collection under Mitogen, in that order)." % len(rounds), ""]
         if len(rounds) < 5:
-            L += ["**Reduced run:** %d round(s) instead of the 5 pairs asked for, for lack of time in the session "
+            L += ["**Reduced run:** %d round(s) instead of the 5 pairs asked for, for lack of time in the run "
                   "that produced this report (a round took about 4 minutes of lab time on an idle machine and over 20 on a loaded one). "
                   "`bench/run --lab-pairs 5` runs the full matrix." % len(rounds), ""]
         L += ["| tool | first run s (median) | re-run s (median) | tasks first/re-run | changed first/re-run | verified |",

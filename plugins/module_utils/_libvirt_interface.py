@@ -222,7 +222,9 @@ def canonical(element):
 
 
 def build_element(desired):
-    """The ``<interface>`` element for ``desired`` (a dict from _desired())."""
+    """The ``<interface>`` element for ``desired``, the dict ensure_interface() builds: keys
+    ``network`` (name or None), ``vf`` (PciAddress, hostdev form), ``mac``, ``vlan`` and
+    ``virtualport`` (None when not set)."""
     if desired["network"] is not None:
         iface = ET.Element("interface", {"type": "network"})
         ET.SubElement(iface, "source", {"network": desired["network"]})
@@ -271,7 +273,8 @@ def _interfaces(root):
 # -- planning ---------------------------------------------------------------------------------
 
 def _network_facts(conn, name, usage):
-    """(facts, vlan, virtualport) of hostdev network ``name``; raise if it is not one."""
+    """(facts, defaults) of hostdev network ``name``, defaults = {vlan, virtualport} as
+    _network_defaults() returns them; raise if it is not one."""
     facts = usage.networks.get(name)
     if facts is None:
         names = sorted(usage.networks)

@@ -374,7 +374,7 @@ def base_image_path(cmdline):
 
 
 class build_lock:
-    """Serialise builds of concurrent lab.py runs (several engineers share the cache)."""
+    """Serialise builds of concurrent lab.py runs (several users or test runs may share the cache)."""
 
     def __enter__(self):
         self.f = open(os.path.join(cache_dir(), ".build.lock"), "w")

@@ -214,7 +214,7 @@ class FakeHost(object):
         self._mkdir("sys/class/iommu", name)
 
     # -- VF admin settings as the PF reports them (ip -j -d link show) ------------------------
-    # Added for sriov_info; the data lives in ``self._vf_admin`` (created on first use).
+    # The settings live in ``self._vf_admin`` (created on first use); ip_link_json() reports them.
     def _admin(self):
         if not hasattr(self, "_vf_admin"):
             self._vf_admin = {}
