@@ -9,6 +9,17 @@ pkgs=(libvirt-dev pkg-config gcc rsync git shellcheck "$@")
 if ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then
     pkgs+=(python3-venv)
 fi
+# libvirt's RelaxNG schemas (/usr/share/libvirt/schemas), for the unit tests that validate the
+# XML the collection builds: shipped by libvirt0 up to libvirt 9 (Debian 12), by libvirt-common
+# from libvirt 10 on; take the one that matches the installed libvirt0.
+if [ ! -f /usr/share/libvirt/schemas/domain.rng ]; then
+    libvirt_version=$(dpkg-query -W -f='${Version}' libvirt0 2>/dev/null || true)
+    if [ -n "$libvirt_version" ] && dpkg --compare-versions "$libvirt_version" ge 10; then
+        pkgs+=("libvirt-common=$libvirt_version")
+    else
+        pkgs+=(libvirt0)
+    fi
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do
