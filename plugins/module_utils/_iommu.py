@@ -5,7 +5,7 @@
 
 """IOMMU facts and the enabled / reason / remediation decision (read-only).
 
-Semantics (shared/semantics.md): the IOMMU is enabled when the kernel registered IOMMU units
+Semantics: the IOMMU is enabled when the kernel registered IOMMU units
 (/sys/class/iommu) and made IOMMU groups (/sys/kernel/iommu_groups). The ACPI table tells
 whether the firmware exposes one (DMAR for Intel VT-d, IVRS for AMD-Vi): no table = enable it
 in the firmware; a table but no IOMMU = a kernel argument is missing (Intel needs
@@ -232,7 +232,7 @@ def _has_arg(cmdline_args, arg):
 
 
 def gather_iommu_facts(host):
-    """Every key ``iommu_info`` returns (see docs/contributing.md, cross-area contracts)."""
+    """Every key ``iommu_info`` returns (its RETURN documentation lists them)."""
     vendor_id, flags = parse_cpuinfo(host.read(CPUINFO))
     vendor = VENDORS.get(vendor_id, "unknown")
     tables = [name for name in ("DMAR", "IVRS") if host.exists(ACPI_TABLES, name)]

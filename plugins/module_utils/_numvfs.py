@@ -5,7 +5,7 @@
 
 """Changing a PF's ``sriov_numvfs`` safely.
 
-The kernel's rules (docs/architecture.md, semantics): the same value is a no-op; a different
+The kernel's rules: the same value is a no-op; a different
 non-zero value while VFs exist is refused with EBUSY, so the change is 0 first, then N; a write
 of 0 while a guest holds a VF through vfio-pci blocks in the kernel, possibly forever, so the
 write runs in a child process with a deadline and VFs in use are refused before anything is

@@ -5,7 +5,7 @@
 
 """Read-only discovery of SR-IOV physical and virtual functions from sysfs.
 
-Semantics (see docs/architecture.md): a PF is a PCI network device with ``sriov_totalvfs`` and
+Semantics: a PF is a PCI network device with ``sriov_totalvfs`` and
 no ``physfn`` link; its VFs are found only through its ``virtfnN`` links (never computed from
 offset and stride); a VF's netdev exists only while a host net driver is bound.
 """

@@ -38,7 +38,7 @@ SURVEY_PLAYBOOK = {
     "sriov_report.json": "sriov_report.yml",
 }
 QUESTION_TYPES = {"text", "textarea", "password", "integer", "float", "multiplechoice", "multiselect"}
-# the roles' variables (docs/contributing.md), completed from roles/*/meta/argument_specs.yml
+# the roles' variables, as in roles/*/meta/argument_specs.yml
 ROLE_VARIABLES = {
     "iommu_mode", "iommu_passthrough", "iommu_reboot", "iommu_reboot_timeout",
     "iommu_continue_without_reboot", "sriov_vfs_pfs", "sriov_vfs_force", "sriov_vfs_timeout",
