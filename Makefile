@@ -91,7 +91,7 @@ changelog-lint: venv ## antsibull-changelog lint
 	$(VENV)/bin/antsibull-changelog lint
 	$(VENV)/bin/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
 
-docs-lint: venv stage ## antsibull-docs lint-collection-docs --plugin-docs
+docs-lint: venv stage ## antsibull-docs lint-collection-docs --plugin-docs (plugins, roles, guides)
 	$(call header,docs-lint: antsibull-docs lint-collection-docs)
 	cd $(STAGE) && PATH=$(CURDIR)/$(VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_ROOT) \
 		$(CURDIR)/$(VENV)/bin/antsibull-docs lint-collection-docs --plugin-docs .
@@ -141,7 +141,7 @@ lab-start: venv ## start the lab (deps + build + start)
 lab-stop: ## stop the lab
 	$(LAB) stop
 
-docs: venv stage ## docs site with antsibull-docs + Sphinx into build/docs
+docs: venv stage ## docs site (module and role reference + the guides of docs/docsite) into build/docs/build/html
 	$(call header,docs: antsibull-docs sphinx)
 	scripts/docs.sh $(VENV) $(BUILD)
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Build the collection's docs site (antsibull-docs + Sphinx) into BUILD_DIR/docs, from the
-# staged collection; warnings are errors. Result: BUILD_DIR/docs/build/html/index.html
+# staged collection: the module and role reference and the guides listed in
+# docs/docsite/extra-docs.yml (docs/docsite/rst/*.rst); warnings are errors.
+# Result: BUILD_DIR/docs/build/html/index.html
 # Usage: scripts/docs.sh VENV_DIR BUILD_DIR
 set -euo pipefail
 
