@@ -12,7 +12,7 @@ A :class:`Lab` has ``inventory_path``, ``ssh(cmd)``, ``run_playbook(...)``, ``re
 
 If the lab cannot run (no QEMU 10, build failure, no ansible-playbook) every test marked
 ``lab`` FAILS with the reason. With ``VIRT_SRIOV_LAB=skip`` they are skipped instead, loudly.
-The ``lab`` instance is left running for the next session (set VIRT_SRIOV_LAB_STOP=1 to stop
+The ``lab`` instance is left running for the next pytest run (set VIRT_SRIOV_LAB_STOP=1 to stop
 it at the end).
 """
 from __future__ import annotations

@@ -28,7 +28,7 @@ NETWORK = "e2e-inventory-pool"
 VF1_MAC = "52:54:00:6d:90:02"
 
 # Lab variants for iommu_info (name, lab.py options), shared by name with the other e2e tests
-# in a session (lab_factory returns the first instance made under a name). A developer running
+# in one pytest run (lab_factory returns the first instance made under a name). A developer running
 # beside others can keep them apart with VIRT_SRIOV_LAB_VARIANT_PREFIX.
 _PREFIX = os.environ.get("VIRT_SRIOV_LAB_VARIANT_PREFIX", "")
 # private to this file (its kernel command line is changed): started on a fresh disk

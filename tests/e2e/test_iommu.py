@@ -26,7 +26,7 @@ pytestmark = pytest.mark.lab
 IOMMU_ARGS = ["intel_iommu=on", "iommu=pt"]
 DROPIN = "/etc/default/grub.d/99-virt-sriov.cfg"
 
-# Same names and options as test_inventory.py, so that one session boots each variant once.
+# Same names and options as test_inventory.py, so that one pytest run boots each variant once.
 _PREFIX = os.environ.get("VIRT_SRIOV_LAB_VARIANT_PREFIX", "")
 NOIOMMU = (_PREFIX + "lab-noiommu", "--iommu", "none")
 
