@@ -28,7 +28,15 @@ intersphinx_mapping = {'ansible_devel': (intersphinx_mapping['ansible_devel'][0]
 PY
 cd "$dest"
 # build.sh = antsibull-docs collection (rst) + sphinx-build -W; split to make the inventory.
-# shellcheck disable=SC2016  # $ANSIBLE_DEVEL_INV_HOOK is for build.sh to expand
-sed -i 's/^sphinx-build /$ANSIBLE_DEVEL_INV_HOOK rst ansible_devel.inv \&\& sphinx-build /' build.sh
-ANSIBLE_DEVEL_INV_HOOK="python3 $here/docs-inventory.py" ./build.sh
+# shellcheck disable=SC2016  # the $..._HOOK variables are for build.sh to expand
+sed -i 's/^sphinx-build /$ANSIBLE_DEVEL_INV_HOOK rst ansible_devel.inv \&\& $EXTRA_DOCS_FILES_HOOK \&\& sphinx-build /' build.sh
+# antsibull-docs copies only the .rst files of docs/docsite/rst; the images the guides show are
+# copied next to them before Sphinx runs.
+shopt -s nullglob
+images=("$build"/ansible_collections/virt/sriov/docs/docsite/rst/*.png)
+copy_images=true
+if [ ${#images[@]} -gt 0 ]; then
+    copy_images="cp -t rst/collections/virt/sriov/docsite ${images[*]}"
+fi
+ANSIBLE_DEVEL_INV_HOOK="python3 $here/docs-inventory.py" EXTRA_DOCS_FILES_HOOK=$copy_images ./build.sh
 echo ">>> docs: $dest/build/html/index.html"

@@ -1,9 +1,9 @@
-"""Write (or, with --check, verify) the fault table of docs/troubleshooting.md from the tests.
+"""Write (or, with --check, verify) the fault table of the troubleshooting guide from the tests.
 
 Faults come from FAULTS in tests/e2e/test_faults.py; the bad-input count is the number of unit
 test cases (parametrised cases counted one by one) whose test name says it feeds bad input
-(invalid, bad, reject, refuse, wrong, unknown, malformed). The table sits between the
-``fault-table`` markers of the document.
+(invalid, bad, reject, refuse, wrong, unknown, malformed). The table (an RST list-table) sits
+between the ``fault-table`` comments of docs/docsite/rst/troubleshooting.rst.
 """
 import argparse
 import ast
@@ -14,9 +14,9 @@ import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAULTS_FILE = os.path.join(REPO, "tests", "e2e", "test_faults.py")
-DOC = os.path.join(REPO, "docs", "troubleshooting.md")
-BEGIN = "<!-- fault-table: begin (scripts/fault-table.py writes this part) -->"
-END = "<!-- fault-table: end -->"
+DOC = os.path.join(REPO, "docs", "docsite", "rst", "troubleshooting.rst")
+BEGIN = ".. fault-table: begin (scripts/fault-table.py writes this part)"
+END = ".. fault-table: end"
 BAD_INPUT = re.compile(r"invalid|bad|reject|refuse|wrong|unknown|malformed")
 
 
@@ -49,6 +49,11 @@ def count_bad_input_cases(root=REPO):
     return tests, funcs
 
 
+def _rst(text):
+    """FAULTS texts use Markdown code spans (`x`); RST wants ``x``."""
+    return re.sub(r"(?<!`)`([^`]+)`(?!`)", r"``\1``", text)
+
+
 def render(faults, bad_inputs):
     cases, funcs = bad_inputs
     lines = [
@@ -56,14 +61,20 @@ def render(faults, bad_inputs):
         "",
         "Bad input: %d unit test cases (%d tests) feed invalid values to the modules and roles "
         "and check the error message. Faults injected into the lab "
-        "(`tests/e2e/test_faults.py`), each followed by a re-run that converges:" % (cases, funcs),
+        "(``tests/e2e/test_faults.py``), each followed by a re-run that converges:" % (cases, funcs),
         "",
-        "| fault | injected | what the collection does | proven by |",
-        "| --- | --- | --- | --- |",
+        ".. list-table::",
+        "   :header-rows: 1",
+        "",
+        "   * - fault",
+        "     - injected",
+        "     - what the collection does",
+        "     - proven by",
     ]
     for key in sorted(faults):
         injected, behaviour, proof = faults[key]
-        lines.append("| `%s` | %s | %s | %s |" % (key, injected, behaviour, proof))
+        lines += ["   * - ``%s``" % key, "     - %s" % _rst(injected), "     - %s" % _rst(behaviour),
+                  "     - %s" % _rst(proof)]
     lines += ["", END]
     return "\n".join(lines)
 
@@ -80,7 +91,7 @@ def main():
     new = head + render(load_faults(), count_bad_input_cases()) + tail
     if args.check:
         if new != text:
-            sys.stderr.write("docs/troubleshooting.md: the fault table is out of date; run python3 scripts/fault-table.py\n")
+            sys.stderr.write("%s: the fault table is out of date; run python3 scripts/fault-table.py\n" % os.path.relpath(DOC, REPO))
             return 1
         return 0
     with open(DOC, "w") as handle:

@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - ansible-core depends on Jinja2
 from ansible.errors import AnsibleFilterError
 
 # Remediation texts, worded as the modules word them (plugins/module_utils/_libvirt.py and
-# _libvirt_network.py for a PF that is down, docs/fleet.md for pool and direct use of one VF).
+# _libvirt_network.py for a PF that is down, docs/docsite/rst/fleet.rst for pool and direct use of one VF).
 PF_DOWN_REMEDIATION = (
     "The PF's link is down: bring it up (ip link set PF up, and at boot sriov_udev_rule "
     "link_up=true or the host's network configuration) before starting guests on its VFs.")

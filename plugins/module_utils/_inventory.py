@@ -30,7 +30,7 @@ from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import collec
 
 LIBVIRT_MODES = ("auto", "yes", "no")
 
-# Keys of a VF, in the order they are documented (docs/architecture.md).
+# Keys of a VF, in the order they are documented (docs/docsite/rst/architecture.rst).
 VF_KEYS = ("index", "pci_address", "nodedev_name", "driver", "netdev", "iommu_group",
            "mac", "vlan", "qos", "vlan_protocol", "spoofchk", "trust", "link_state",
            "max_tx_rate", "min_tx_rate", "used_by", "networks")
@@ -49,7 +49,7 @@ def _vf_dict(sysfs_vf, settings, usage):
 
 
 def describe_pf(host, address, usage=None, names=None, vf_settings=True, warnings=None):
-    """The PF dict of docs/architecture.md with ``vfs`` filled.
+    """The PF dict of docs/docsite/rst/architecture.rst with ``vfs`` filled.
 
     ``usage``: a VfUsage (from collect_vf_usage) or None, which leaves ``used_by`` and
     ``networks`` null. ``names``: a shared PciNames (one is made otherwise). ``vf_settings``:

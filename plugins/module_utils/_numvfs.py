@@ -522,7 +522,7 @@ def apply_numvfs(host, plan, writer=None, timeout=DEFAULT_TIMEOUT, clock=time.mo
 
 
 def describe(host, address, usage=None, warnings=None):
-    """The PF in the shared return shape (docs/architecture.md, _inventory.describe_pf)."""
+    """The PF in the shared return shape (docs/docsite/rst/architecture.rst, _inventory.describe_pf)."""
     return describe_pf(host, address, usage=usage, warnings=warnings)
 
 

@@ -1,7 +1,7 @@
 """Faults a fleet meets, injected into the emulated hypervisor while the collection works.
 
 Each test injects one fault, checks what the collection did about it, and ends with "a re-run
-converges with changed=0". FAULTS below is the list the table in docs/troubleshooting.md is
+converges with changed=0". FAULTS below is the list the table in docs/docsite/rst/troubleshooting.rst is
 made from (scripts/fault-table.py); a unit test keeps the two in step.
 """
 import os

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""docs/troubleshooting.md's fault table is the one scripts/fault-table.py makes from the tests."""
+"""docs/docsite/rst/troubleshooting.rst's fault table is the one scripts/fault-table.py makes from the tests."""
 
 from __future__ import absolute_import, division, print_function
 

@@ -26,7 +26,7 @@ from ansible_collections.virt.sriov.plugins.filter.sriov_report import (
 
 import fleet_facts
 
-# docs/fleet.md states this bound: 500 hosts with the lab's 2 PFs and 11 VFs each.
+# docs/docsite/rst/fleet.rst states this bound: 500 hosts with the lab's 2 PFs and 11 VFs each.
 MAX_BYTES_500 = 2 * 1024 * 1024
 
 
