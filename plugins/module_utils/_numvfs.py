@@ -353,20 +353,43 @@ def plan_numvfs(host, pf=None, pci_address=None, num_vfs=None, state="present",
 
 # ---------------------------------------------------------------------------------------- usage
 def gather_usage(host, uri):
-    """Return (VfUsage or None, warning or None) from libvirt; never fails the run itself."""
+    """Scan libvirt once for VF users. Return (VfUsage, None), or (None, reason) when the scan
+    could not complete; the reason names why (bindings missing, daemon unreachable, an error
+    while listing). Never raises: the caller decides whether an incomplete scan may pass."""
     if not HAS_LIBVIRT:
-        return None, ("libvirt-python is not installed on the host: VF users in libvirt domains "
-                      "and networks could not be checked (VFs bound to vfio-pci or pci-stub are "
-                      "still detected from sysfs).")
+        return None, ("python3-libvirt (libvirt-python) is not installed on the host, so VF users "
+                      "in libvirt domains and networks cannot be checked")
     try:
         with open_connection(uri, read_only=True) as conn:
             return collect_vf_usage(conn, host), None
     except SriovError as exc:
-        return None, ("%s VF users in libvirt domains and networks could not be checked (VFs "
-                      "bound to vfio-pci or pci-stub are still detected from sysfs)." % exc.msg)
-    except Exception as exc:  # a libvirt error while listing must not hide the sysfs check
-        return None, ("Listing libvirt domains and networks failed (%s): VF users could only be "
-                      "checked in sysfs." % exc)
+        return None, "libvirt is unreachable (%s)" % exc.msg.rstrip(".")
+    except Exception as exc:  # pylint: disable=broad-except
+        return None, "the scan of libvirt domains and networks failed (%s)" % (
+            str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def check_scan_complete(plan, scan_error, force=False, what=None):
+    """Refuse a change that removes or renumbers VFs when the libvirt scan did not complete.
+
+    Without the scan, shut-off guests whose definition names a VF and active hostdev networks
+    are invisible; only sysfs (vfio-pci, pci-stub) is left. ``force`` lets the change through
+    with a warning (returned), otherwise SriovError names the reason.
+    """
+    if not scan_error or not plan.removes_vfs:
+        return []
+    what = what or "change the VF count of PF %s from %d to %d" % (plan.label, plan.before, plan.target)
+    if not force:
+        raise SriovError(
+            "Refusing to %s: the change removes every existing VF, and whether libvirt guests or "
+            "hostdev networks use them could not be checked: %s. Make libvirt reachable (start "
+            "libvirtd, install python3-libvirt) and run again, or set force=true to change the "
+            "count with only the sysfs check (VFs bound to vfio-pci or pci-stub)."
+            % (what, scan_error),
+            scan_error=scan_error,
+        )
+    return ["force=true: changing the VF count of PF %s without the libvirt check (%s); only VFs "
+            "bound to vfio-pci or pci-stub were looked for." % (plan.label, scan_error)]
 
 
 def find_vf_users(host, pf_address, usage=None):
@@ -542,12 +565,11 @@ def manage_vfs(host, params, check_mode=False, writer=None, usage_loader=None, c
         link_up=params.get("link_up", True),
         reader=reader,
     )
-    usage, usage_warning = (usage_loader(host) if usage_loader else (None, None))
+    usage, scan_error = (usage_loader(host) if usage_loader else (None, None))
     warnings = []
     busy = []
     if plan.removes_vfs:
-        if usage_warning:
-            warnings.append(usage_warning)
+        warnings.extend(check_scan_complete(plan, scan_error, force=params.get("force", False)))
         busy = check_removal_allowed(host, plan, usage, force=params.get("force", False))
         if busy:
             warnings.append("force=true: removing VFs that are in use: %s" % ", ".join(
@@ -585,6 +607,7 @@ __all__ = [
     "apply_numvfs",
     "check_numvfs_answers",
     "check_removal_allowed",
+    "check_scan_complete",
     "describe",
     "explain_errno",
     "find_vf_users",

@@ -19,6 +19,30 @@ from ansible_collections.virt.sriov.plugins.module_utils._pci import pci_address
 from ansible_collections.virt.sriov.plugins.module_utils._sysfs import CLASS_NET, vf_addresses
 
 VIR_DOMAIN_XML_INACTIVE = 2  # libvirt.VIR_DOMAIN_XML_INACTIVE, usable without the bindings
+# libvirt error codes (virErrorNumber) of an object that went away between listing and reading
+# it: VIR_ERR_NO_DOMAIN, VIR_ERR_NO_NETWORK. Usable without the bindings.
+VIR_ERR_NO_DOMAIN = 42
+VIR_ERR_NO_NETWORK = 43
+_VANISHED_CODES = (VIR_ERR_NO_DOMAIN, VIR_ERR_NO_NETWORK)
+_VANISHED_MESSAGES = ("Domain not found", "Network not found")
+
+
+def vanished(exc):
+    """True when a libvirt error says the domain or network no longer exists.
+
+    Decided by the error code (``get_error_code()`` of ``libvirt.libvirtError``); the message is
+    the fallback for errors that carry no code. Any other error is not "vanished".
+    """
+    get_code = getattr(exc, "get_error_code", None)
+    if callable(get_code):
+        try:
+            code = get_code()
+        except Exception:  # pylint: disable=broad-except
+            code = None
+        if code is not None:
+            return code in _VANISHED_CODES
+    text = str(exc)
+    return any(message in text for message in _VANISHED_MESSAGES)
 
 
 def _pci_source_address(element):
@@ -150,30 +174,57 @@ class VfUsage(object):
         return result
 
 
+def _read_network(network, host):
+    active = bool(network.isActive())
+    facts = parse_hostdev_network(network.XMLDesc(0), host)
+    if facts is None:
+        return None
+    facts["active"] = active
+    facts["autostart"] = bool(network.autostart())
+    return facts
+
+
+def _read_domain(domain):
+    """(name, uuid, running, [(which, xml)]) of one domain."""
+    running = bool(domain.isActive())
+    persistent = bool(domain.isPersistent())
+    xmls = []
+    if running:
+        xmls.append(("live", domain.XMLDesc(0)))
+    if persistent:
+        xmls.append(("persistent", domain.XMLDesc(VIR_DOMAIN_XML_INACTIVE)))
+    return domain.name(), domain.UUIDString(), running, xmls
+
+
 def collect_vf_usage(conn, host=None):
-    """Scan every network and domain of the connection once and index who uses which VF."""
+    """Scan every network and domain of the connection once and index who uses which VF.
+
+    A domain or network that disappears between the listing and the reading of its XML (a
+    migration, an undefine at the same time) is skipped: it uses nothing any more. Any other
+    libvirt error propagates, so that the caller knows the scan is incomplete.
+    """
     usage = VfUsage()
     for network in conn.listAllNetworks(0):
-        active = bool(network.isActive())
-        facts = parse_hostdev_network(network.XMLDesc(0), host)
-        if facts is None:
-            continue
-        facts["active"] = active
-        facts["autostart"] = bool(network.autostart())
-        usage.networks[facts["name"]] = facts
+        try:
+            facts = _read_network(network, host)
+        except Exception as exc:  # pylint: disable=broad-except
+            if vanished(exc):
+                continue
+            raise
+        if facts is not None:
+            usage.networks[facts["name"]] = facts
     for domain in conn.listAllDomains(0):
-        running = bool(domain.isActive())
-        persistent = bool(domain.isPersistent())
-        xmls = []
-        if running:
-            xmls.append(("live", domain.XMLDesc(0)))
-        if persistent:
-            xmls.append(("persistent", domain.XMLDesc(VIR_DOMAIN_XML_INACTIVE)))
+        try:
+            name, uuid, running, xmls = _read_domain(domain)
+        except Exception as exc:  # pylint: disable=broad-except
+            if vanished(exc):
+                continue
+            raise
         for which, xml_text in xmls:
             for kind, value in parse_domain_vf_references(xml_text):
                 user = {
-                    "domain": domain.name(),
-                    "uuid": domain.UUIDString(),
+                    "domain": name,
+                    "uuid": uuid,
                     "running": running,
                     "config": which,
                     "via": "hostdev",

@@ -25,6 +25,10 @@ description:
     C(vfio-pci) or C(pci-stub), used by a libvirt domain in its live or persistent definition,
     directly or through a hostdev network, or part of an active hostdev network) and refuses,
     naming each VF and its user, unless O(force=true).
+  - The guard fails closed. When the libvirt scan cannot complete (libvirt-python missing,
+    libvirtd unreachable, any libvirt error other than a domain or network that disappeared
+    during the scan), a change that removes or renumbers VFs is refused, naming the reason,
+    unless O(force=true). Creating VFs on a PF that has none is not affected.
   - Each write runs in a separate process with a deadline. A write that does not return in time
     (a removal under a running guest can block in the kernel) is reported as stuck; the module
     itself never blocks for longer than O(timeout).
@@ -93,9 +97,10 @@ options:
     default: true
   force:
     description:
-      - Change the count even when VFs that it removes are in use. A removal under a running
-        guest can block in the kernel until the guest releases the device; the module then
-        reports a stuck write after O(timeout).
+      - Change the count even when VFs that it removes are in use, or when the libvirt scan for
+        their users could not complete (then only VFs bound to C(vfio-pci) or C(pci-stub) are
+        looked for). A removal under a running guest can block in the kernel until the guest
+        releases the device; the module then reports a stuck write after O(timeout).
     type: bool
     default: false
   timeout:
@@ -111,8 +116,8 @@ seealso:
 notes:
   - VFs are listed through the PF's C(virtfnN) links; a VF's host interface exists only while a
     host network driver is bound to it.
-  - Without libvirt-python, or when libvirt cannot be reached, only VFs bound to C(vfio-pci) or
-    C(pci-stub) are detected as in use, and a warning says so.
+  - Without libvirt-python, or when libvirt cannot be reached, VF users in libvirt cannot be
+    seen; a change that removes VFs is then refused unless O(force=true).
 """
 
 EXAMPLES = r"""

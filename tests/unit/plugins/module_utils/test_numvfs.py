@@ -308,14 +308,67 @@ def test_manage_vfs_bad_timeout(fake, timeout):
     assert "timeout" in info.value.msg
 
 
-def test_gather_usage_without_daemon_is_a_warning(fake, monkeypatch):
+def test_gather_usage_without_daemon_names_the_reason(fake, monkeypatch):
     def broken(uri, read_only=False):
         raise SriovError("Cannot connect to libvirt at URI 'x'.")
 
     monkeypatch.setattr(_numvfs, "open_connection", broken)
     monkeypatch.setattr(_numvfs, "HAS_LIBVIRT", True)
-    usage, warning = _numvfs.gather_usage(fake.host(), "x")
-    assert usage is None and "Cannot connect" in warning
+    usage, reason = _numvfs.gather_usage(fake.host(), "x")
+    assert usage is None and "libvirt is unreachable" in reason and "Cannot connect" in reason
+    monkeypatch.setattr(_numvfs, "HAS_LIBVIRT", False)
+    usage, reason = _numvfs.gather_usage(fake.host(), "x")
+    assert usage is None and "python3-libvirt" in reason
+
+
+def test_gather_usage_error_while_listing(fake, monkeypatch):
+    class Conn(object):
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *args):
+            return False
+
+        def listAllNetworks(self, flags):
+            raise RuntimeError("internal error: client socket is closed")
+
+    monkeypatch.setattr(_numvfs, "open_connection", lambda uri, read_only=False: Conn())
+    monkeypatch.setattr(_numvfs, "HAS_LIBVIRT", True)
+    usage, reason = _numvfs.gather_usage(fake.host(), "x")
+    assert usage is None and "client socket is closed" in reason
+
+
+SCAN_ERROR = "libvirt is unreachable (Cannot connect to libvirt at URI 'qemu:///system')"
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_incomplete_scan_refuses_removal(fake, check_mode):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    writer = FakeWriter(fake)
+    with pytest.raises(SriovError) as info:
+        _numvfs.manage_vfs(fake.host(), {"pf": "enp1s0", "num_vfs": 2}, check_mode=check_mode,
+                           writer=writer, usage_loader=lambda h: (None, SCAN_ERROR))
+    assert "Refusing" in info.value.msg and SCAN_ERROR in info.value.msg and "force=true" in info.value.msg
+    assert info.value.details["scan_error"] == SCAN_ERROR
+    assert writer.writes == [] and fake.read("sys/bus/pci/devices/%s/sriov_numvfs" % PF1).strip() == "4"
+
+
+def test_incomplete_scan_with_force_warns_and_changes(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    writer = FakeWriter(fake)
+    result = _numvfs.manage_vfs(fake.host(), {"pf": "enp1s0", "num_vfs": 2, "force": True},
+                                writer=writer, usage_loader=lambda h: (None, SCAN_ERROR))
+    assert writer.writes == [0, 2] and result["changed"]
+    assert any("without the libvirt check" in w and SCAN_ERROR in w for w in result["warnings"])
+
+
+def test_incomplete_scan_does_not_block_creating_vfs(fake):
+    fake.add_pf(PF1, "enp1s0")
+    writer = FakeWriter(fake)
+    result = _numvfs.manage_vfs(fake.host(), {"pf": "enp1s0", "num_vfs": 2}, writer=writer,
+                                usage_loader=lambda h: (None, SCAN_ERROR))
+    assert writer.writes == [2] and result["changed"]
+    assert not [w for w in result["warnings"] if "libvirt" in w]
 
 
 def test_read_bounded(tmp_path):
