@@ -28,6 +28,7 @@ import time
 
 from ansible_collections.virt.sriov.plugins.module_utils._diff import ChangeTracker
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
+from ansible_collections.virt.sriov.plugins.module_utils._host import find_binary
 from ansible_collections.virt.sriov.plugins.module_utils._inventory import describe_pf
 from ansible_collections.virt.sriov.plugins.module_utils._libvirt import HAS_LIBVIRT, open_connection
 from ansible_collections.virt.sriov.plugins.module_utils._sysfs import (
@@ -97,11 +98,29 @@ class WriteResult(object):
         self.started = started
 
 
+def _kill_unstarted(proc, out_fd, grace=1.0):
+    """Kill a child that missed its start deadline. True when it provably never got to its
+    system call: it died from the signal without having printed its ``R``."""
+    try:
+        proc.kill()
+    except OSError:
+        pass
+    end = time.monotonic() + grace
+    while proc.poll() is None and time.monotonic() < end:
+        time.sleep(0.02)
+    if proc.poll() is None:
+        return False  # not dead: it may sit in the kernel already
+    ready, _w, _x = select.select([out_fd], [], [], 0)
+    return not (ready and os.read(out_fd, 1) == b"R")
+
+
 def run_child(program, args, timeout, start_timeout=START_TIMEOUT):
     """Run ``program`` in a child Python and wait at most ``timeout`` seconds once it is ready.
 
-    On timeout the child is abandoned (it may sit in the kernel in D state, where no signal
-    reaches it); the module's own process stays free to report.
+    A child that does not print its ``R`` within ``start_timeout`` is killed, and reported as
+    never started only when it died without having printed it. On a timeout after the start the
+    child is abandoned (it may sit in the kernel in D state, where no signal reaches it); the
+    module's own process stays free to report.
     """
     proc = subprocess.Popen(
         [sys.executable, "-I", "-S", "-c", program] + list(args),
@@ -116,7 +135,9 @@ def run_child(program, args, timeout, start_timeout=START_TIMEOUT):
     while True:
         remaining = start_deadline - time.monotonic()
         if remaining <= 0:
-            return WriteResult(timed_out=True, pid=proc.pid, started=False)
+            if _kill_unstarted(proc, out_fd):
+                return WriteResult(timed_out=True, pid=proc.pid, started=False)
+            return WriteResult(timed_out=True, pid=proc.pid)
         ready, _w, _x = select.select([out_fd], [], [], min(remaining, 0.5))
         if ready:
             os.read(out_fd, 1)  # the "R", or b"" when the child died early
@@ -176,8 +197,11 @@ class SubprocessWriter(object):
     """Write a value to a sysfs file from a child process, waiting at most ``timeout`` seconds
     once the child is ready (see run_child)."""
 
+    def __init__(self, start_timeout=START_TIMEOUT):
+        self.start_timeout = start_timeout
+
     def __call__(self, path, value, timeout):
-        return run_child(WRITER_PROGRAM, [path, value], timeout)
+        return run_child(WRITER_PROGRAM, [path, value], timeout, start_timeout=self.start_timeout)
 
 
 # --------------------------------------------------------------------------------- input values
@@ -441,24 +465,64 @@ class _Deadline(object):
         return self._clock() >= self._end
 
 
-def _bounded_write(host, plan, value, writer, deadline):
+# How long reading sriov_numvfs back after a stuck write may take (it blocks while the write
+# holds the device lock).
+READBACK_TIMEOUT = 5
+
+
+def _vfio_vfs(host, address):
+    """Indexes of the PF's VFs bound to a passthrough driver (vfio-pci, pci-stub)."""
+    return [index for index, vf in vf_addresses(host, address).items()
+            if host.link_name(PCI_DEVICES, str(vf), "driver") in PASSTHROUGH_DRIVERS]
+
+
+def _pf_holds_now(host, plan, reader):
+    """What the PF holds now, for a message: read back in a child with a short bound."""
+    text = reader(host.path(PCI_DEVICES, str(plan.address), "sriov_numvfs"), READBACK_TIMEOUT)
+    if text is TIMED_OUT:
+        return ("reading its sriov_numvfs back did not answer within %d s either (the kernel "
+                "still holds the device lock)" % READBACK_TIMEOUT)
+    if text is None or not text.strip().isdigit():
+        return "its sriov_numvfs could not be read back"
+    return "sriov_numvfs reads %s now" % text.strip()
+
+
+def _bounded_write(host, plan, value, writer, seconds, reader=None):
+    """Write ``value`` to the PF's sriov_numvfs in a child, bounded by ``seconds`` (its own
+    deadline). On a timeout the message says which write stalled and what the PF holds now, and
+    blames a guest only for the write of 0 with VFs bound to vfio-pci/pci-stub."""
+    reader = reader or read_bounded
+    vfio = _vfio_vfs(host, plan.address) if value == 0 else []
     path = host.path(PCI_DEVICES, str(plan.address), "sriov_numvfs")
-    result = writer(path, "%d\n" % value, deadline.remaining())
+    result = writer(path, "%d\n" % value, seconds)
     if result.timed_out and not result.started:
         raise SriovError(
-            "The helper process that writes sriov_numvfs of PF %s did not start within %d s (is "
-            "the host overloaded?). Nothing was written." % (plan.label, START_TIMEOUT),
+            "The helper process that writes %d to sriov_numvfs of PF %s did not start within %d "
+            "s (is the host overloaded?) and was killed before its write. Nothing was written."
+            % (value, plan.label, START_TIMEOUT),
         )
     if result.timed_out:
+        now = _pf_holds_now(host, plan, reader)
+        if value == 0 and vfio:
+            why = ("the write of 0 (removing the %d VFs) is stuck in the kernel: VF(s) %s are "
+                   "bound to vfio-pci/pci-stub, and the kernel waits until the guest that holds "
+                   "them releases the device. It completes when the guest is shut down (or virsh "
+                   "destroy); until then reading sriov_numvfs blocks and the host logs hung-task "
+                   "warnings" % (plan.before, ", ".join(str(i) for i in vfio)))
+        elif value == 0:
+            why = ("the write of 0 (removing the %d VFs) is stuck in the kernel or the driver; no "
+                   "VF was bound to vfio-pci, so look at the driver %s in the kernel log (dmesg)"
+                   % (plan.before, plan.facts.get("driver")))
+        else:
+            why = ("the write of %d (creating the VFs) did not finish: the driver %s is slow or "
+                   "stuck creating VFs (firmware, resources); see the kernel log (dmesg)"
+                   % (value, plan.facts.get("driver")))
         raise SriovError(
-            "Writing %d to sriov_numvfs of PF %s did not return within %d s: the write is stuck "
-            "in the kernel, most likely because a guest still holds one of its VFs through "
-            "vfio-pci. The writer process (pid %s) was left behind: it completes when the guest "
-            "releases the device (shut the guest down, or virsh destroy it), and the PF then has "
-            "0 VFs; until then reading sriov_numvfs blocks and the host logs hung-task warnings. "
-            "Run again afterwards to create the VFs."
-            % (value, plan.label, deadline.seconds, result.pid),
+            "Writing %d to sriov_numvfs of PF %s did not return within %d s: %s. The writer "
+            "process (pid %s) was left behind; %s. Run again once it has finished."
+            % (value, plan.label, seconds, why, result.pid, now),
             stuck_pid=result.pid,
+            stalled_write=value,
         )
     if not result.ok:
         raise SriovError(explain_errno(result.errno, result.message, plan.facts, value),
@@ -470,10 +534,9 @@ def _settle(host, deadline):
     seconds = int(deadline.remaining())
     if seconds < 1:
         return
-    for directory in ("/usr/bin", "/bin", "/usr/sbin", "/sbin"):
-        if host.exists(directory, "udevadm"):
-            host.run(["udevadm", "settle", "--timeout=%d" % seconds], check=False)
-            return
+    udevadm = find_binary(host, ["udevadm"])
+    if udevadm is not None:
+        host.run([udevadm, "settle", "--timeout=%d" % seconds], check=False)
 
 
 def _vfs_ready(host, address, target, autoprobe):
@@ -521,10 +584,13 @@ def wait_for_vfs(host, plan, deadline, sleep=time.sleep):
     return warnings
 
 
-def apply_numvfs(host, plan, writer=None, timeout=DEFAULT_TIMEOUT, clock=time.monotonic, sleep=time.sleep):
-    """Carry out a plan (the caller has already checked usage). Returns a list of warnings."""
+def apply_numvfs(host, plan, writer=None, timeout=DEFAULT_TIMEOUT, clock=time.monotonic, sleep=time.sleep,
+                 reader=None):
+    """Carry out a plan (the caller has already checked usage). Returns a list of warnings.
+
+    The write of 0, the write of N and the wait for the VFs (udev settle, links, netdevs) each
+    get ``timeout`` seconds of their own."""
     writer = writer or SubprocessWriter()
-    deadline = _Deadline(timeout, clock)
     warnings = []
     if plan.autoprobe_change:
         path = host.path(PCI_DEVICES, str(plan.address), "sriov_drivers_autoprobe")
@@ -537,10 +603,10 @@ def apply_numvfs(host, plan, writer=None, timeout=DEFAULT_TIMEOUT, clock=time.mo
         host.run(["ip", "link", "set", "dev", plan.facts["netdev"], "up"])
     if plan.count_change:
         if plan.before > 0:
-            _bounded_write(host, plan, 0, writer, deadline)
+            _bounded_write(host, plan, 0, writer, timeout, reader=reader)
         if plan.target > 0:
-            _bounded_write(host, plan, plan.target, writer, deadline)
-            warnings.extend(wait_for_vfs(host, plan, deadline, sleep=sleep))
+            _bounded_write(host, plan, plan.target, writer, timeout, reader=reader)
+            warnings.extend(wait_for_vfs(host, plan, _Deadline(timeout, clock), sleep=sleep))
     return warnings
 
 
@@ -581,7 +647,8 @@ def manage_vfs(host, params, check_mode=False, writer=None, usage_loader=None, c
     if plan.link_up_needed:
         tracker.add("link", "down", "up")
     if plan.changed and not check_mode:
-        warnings.extend(apply_numvfs(host, plan, writer=writer, timeout=timeout, clock=clock, sleep=sleep))
+        warnings.extend(apply_numvfs(host, plan, writer=writer, timeout=timeout, clock=clock, sleep=sleep,
+                                          reader=reader))
         if plan.count_change and usage is not None:
             # The VF addresses changed: rescan so used_by/networks describe the new VFs.
             usage, _ignored = usage_loader(host)

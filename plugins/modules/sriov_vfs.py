@@ -29,9 +29,11 @@ description:
     libvirtd unreachable, any libvirt error other than a domain or network that disappeared
     during the scan), a change that removes or renumbers VFs is refused, naming the reason,
     unless O(force=true). Creating VFs on a PF that has none is not affected.
-  - Each write runs in a separate process with a deadline. A write that does not return in time
-    (a removal under a running guest can block in the kernel) is reported as stuck; the module
-    itself never blocks for longer than O(timeout).
+  - Each write runs in a separate process with a deadline of its own (O(timeout)). A write that
+    does not return in time is reported as stuck, naming which write stalled (C(0) or the new
+    count) and what the PF's C(sriov_numvfs) reads now; only a stuck write of C(0) with VFs bound
+    to C(vfio-pci) is blamed on a guest. A helper process that does not even start in time is
+    killed before the module reports that nothing was written.
   - Kernel errors are explained, for example C(ERANGE) (above C(sriov_totalvfs)), C(ENOENT) (no
     driver or no SR-IOV support), C(ENOMEM) (suggests C(pci=realloc)).
   - To make the count survive a reboot, use M(virt.sriov.sriov_udev_rule) or the
@@ -105,7 +107,8 @@ options:
     default: false
   timeout:
     description:
-      - Seconds allowed for the whole change (the writes, waiting for udev and for the VFs).
+      - Seconds allowed for each step of a change, each with a deadline of its own - the write of
+        C(0), the write of the new count, and the wait for udev and the VFs.
     type: int
     default: 60
 seealso:

@@ -180,14 +180,89 @@ def test_apply_errno_explained(fake, code, needle):
     assert "enp1s0 (0000:01:00.0)" in info.value.msg
 
 
-def test_apply_stuck_write(fake):
+def test_apply_stuck_write_of_zero_with_vfio_blames_the_guest(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    fake.bind_vfio(fake.vf_address(PF1, 1))
+    host = fake.host()
+    plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=2)
+    with pytest.raises(SriovError) as info:
+        _numvfs.apply_numvfs(host, plan, writer=FakeWriter(fake, hang={0}), timeout=5,
+                             reader=lambda path, timeout: _numvfs.TIMED_OUT)
+    msg = info.value.msg
+    assert "Writing 0 to sriov_numvfs of PF enp1s0 (0000:01:00.0) did not return within 5 s" in msg
+    assert "VF(s) 1 are bound to vfio-pci" in msg and "guest" in msg
+    assert "did not answer within" in msg  # what the PF holds now: the read back blocks too
+    assert info.value.details["stuck_pid"] == 4242 and info.value.details["stalled_write"] == 0
+
+
+def test_apply_stuck_write_of_zero_without_vfio_does_not_blame_guests(fake):
     fake.add_pf(PF1, "enp1s0", numvfs=4)
     host = fake.host()
     plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=2)
     with pytest.raises(SriovError) as info:
-        _numvfs.apply_numvfs(host, plan, writer=FakeWriter(fake, hang={0}), timeout=5)
-    assert "stuck" in info.value.msg and "guest" in info.value.msg and "enp1s0" in info.value.msg
-    assert info.value.details["stuck_pid"] == 4242
+        _numvfs.apply_numvfs(host, plan, writer=FakeWriter(fake, hang={0}), timeout=5,
+                             reader=lambda path, timeout: "4\n")
+    msg = info.value.msg
+    assert "guest" not in msg and "vfio" in msg and "driver igb" in msg
+    assert "sriov_numvfs reads 4 now" in msg
+
+
+def test_apply_stuck_write_of_n_names_the_driver(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    fake.bind_vfio(fake.vf_address(PF1, 1))
+    host = fake.host()
+    plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=2)
+    with pytest.raises(SriovError) as info:
+        _numvfs.apply_numvfs(host, plan, writer=FakeWriter(fake, hang={2}), timeout=5,
+                             reader=lambda path, timeout: "0\n")
+    msg = info.value.msg
+    assert msg.startswith("Writing 2 to sriov_numvfs") and "creating the VFs" in msg
+    assert "guest" not in msg and "sriov_numvfs reads 0 now" in msg
+    assert info.value.details["stalled_write"] == 2
+
+
+def test_writes_and_settle_have_separate_deadlines(fake):
+    """Each write gets the whole timeout: a slow write of 0 does not eat the write of N's time."""
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    host = fake.host()
+    plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=2)
+    clock = Clock()
+    seen = []
+    inner = FakeWriter(fake)
+
+    def slow_writer(path, value, timeout):
+        seen.append(timeout)
+        clock.now += 4  # each write takes 4 of the 5 seconds
+        return inner(path, value, timeout)
+
+    _numvfs.apply_numvfs(host, plan, writer=slow_writer, timeout=5, clock=clock, sleep=clock.sleep)
+    assert seen == [5, 5]
+
+
+def test_unstarted_writer_is_killed_before_reporting(tmp_path):
+    """A child that misses its start deadline is killed: it never writes afterwards."""
+    target = tmp_path / "sriov_numvfs"
+    target.write_text("0\n")
+    # a start deadline of 0 s: the child cannot have printed its R yet
+    result = _numvfs.run_child(_numvfs.WRITER_PROGRAM, [str(target), "4\n"], 10, start_timeout=0)
+    assert result.timed_out and not result.started
+    time.sleep(1.5)  # a surviving child would have written by now
+    assert target.read_text() == "0\n"
+    with pytest.raises(OSError):
+        os.kill(result.pid, 0)
+
+
+def test_unstarted_writer_message(fake):
+    fake.add_pf(PF1, "enp1s0")
+    host = fake.host()
+    plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=2)
+
+    def never_started(path, value, timeout):
+        return _numvfs.WriteResult(timed_out=True, pid=1, started=False)
+
+    with pytest.raises(SriovError) as info:
+        _numvfs.apply_numvfs(host, plan, writer=never_started)
+    assert "killed before its write. Nothing was written." in info.value.msg
 
 
 def test_apply_driver_enables_fewer(fake):
@@ -222,7 +297,7 @@ def test_apply_missing_netdevs_warns_bounded(fake):
 def test_apply_runs_udevadm_settle_and_link_up(fake):
     fake.add_pf(PF1, "enp1s0", operstate="down")
     fake.write("sys/class/net/enp1s0/flags", "0x1002\n")
-    fake.write("usr/bin/udevadm", "")
+    fake.add_program("usr/bin/udevadm")
     calls = []
 
     def commands(argv, **kwargs):
@@ -233,7 +308,7 @@ def test_apply_runs_udevadm_settle_and_link_up(fake):
     plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=2)
     _numvfs.apply_numvfs(host, plan, writer=FakeWriter(fake), timeout=30)
     assert calls[0] == ["ip", "link", "set", "dev", "enp1s0", "up"]
-    assert calls[1][:2] == ["udevadm", "settle"]
+    assert calls[1][:2] == ["/usr/bin/udevadm", "settle"]
 
 
 def test_find_vf_users_sysfs_and_libvirt(fake):
