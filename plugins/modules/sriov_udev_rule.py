@@ -90,6 +90,10 @@ options:
     description:
       - Rule file to manage instead of the default, an absolute path of a C(.rules) file directly
         in C(/etc/udev/rules.d) or C(/run/udev/rules.d).
+      - An existing file there is replaced or removed only when it carries the marker comment this
+        collection writes into its rule files; any other file makes the module fail, naming it.
+      - With O(link_up=true), a file name that sorts before C(80-net-setup-link.rules) draws a
+        warning - interfaces are renamed there, so C($name) may still be the kernel's name.
     type: path
   state:
     description:
