@@ -37,6 +37,7 @@ description:
   - The rule acts at the next boot (or PF hot plug); use M(virt.sriov.sriov_vfs) to change the
     count now.
 extends_documentation_fragment:
+  - virt.sriov._pf_options
   - virt.sriov.attributes
   - virt.sriov.attributes.PLATFORM
 attributes:
@@ -49,17 +50,6 @@ attributes:
   idempotent:
     support: full
 options:
-  pf:
-    description:
-      - Network interface name of the PF, for example V(enp1s0).
-      - Exactly one of O(pf) and O(pci_address) is required.
-    type: str
-  pci_address:
-    description:
-      - PCI address of the PF, as V(0000:01:00.0), V(01:00.0) or V(pci_0000_01_00_0).
-      - Exactly one of O(pf) and O(pci_address) is required. With O(state=absent) the PF need
-        not exist any more.
-    type: str
   num_vfs:
     description:
       - Number of VFs the rule creates at boot, from V(1) to the PF's C(sriov_totalvfs), or
@@ -98,6 +88,7 @@ options:
   state:
     description:
       - V(present) writes the rule; V(absent) removes the file.
+      - With V(absent) and O(pci_address), the PF need not exist any more.
     type: str
     choices: [present, absent]
     default: present
