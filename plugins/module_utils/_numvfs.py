@@ -416,39 +416,128 @@ def check_scan_complete(plan, scan_error, force=False, what=None):
             "bound to vfio-pci or pci-stub were looked for." % (plan.label, scan_error)]
 
 
-def find_vf_users(host, pf_address, usage=None):
-    """VFs of the PF that something uses: list of {index, pci_address, users[]}."""
+def find_vf_users(host, pf_address, usage=None, skip_networks=()):
+    """VFs of the PF that something uses: list of {index, pci_address, users[], running_guest}.
+
+    ``skip_networks``: idle hostdev networks that the run stops and starts again around the
+    change; they do not count as users."""
     busy = []
     for index, address in vf_addresses(host, pf_address).items():
         users = []
         driver = host.link_name(PCI_DEVICES, str(address), "driver")
         if driver in PASSTHROUGH_DRIVERS:
             users.append("bound to %s (assigned or being assigned to a guest)" % driver)
+        running = False
         if usage is not None:
-            users.extend(usage.holders(address))
+            users.extend(usage.holders(address, skip_networks=skip_networks))
+            running = usage.held_by_running_guest(address)
         if users:
-            busy.append({"index": index, "pci_address": str(address), "users": users})
+            busy.append({"index": index, "pci_address": str(address), "users": users,
+                         "running_guest": running})
     return busy
+
+
+def idle_networks(host, pf_address, usage):
+    """Names of the active hostdev networks without connections that include a VF of the PF."""
+    if usage is None:
+        return []
+    names = []
+    for address in vf_addresses(host, pf_address).values():
+        for name in usage.idle_networks_of(address):
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def _busy_text(busy):
+    return " | ".join("VF %d (%s): %s" % (b["index"], b["pci_address"], "; ".join(b["users"])) for b in busy)
 
 
 def check_removal_allowed(host, plan, usage=None, force=False):
-    """Refuse a change that removes VFs in use, naming each VF and its user, unless ``force``.
+    """Refuse a change that removes VFs in use, naming each VF and its user.
 
-    Returns the list of busy VFs (empty when none, or when forced).
+    Returns (busy VFs let through by ``force``, idle networks to restart around the change).
+    A VF held by a running guest is refused even with ``force``: the write of 0 would block in
+    the kernel until the guest releases it, possibly forever. Active hostdev networks without
+    connections are not users: the caller stops them before the change and starts them after,
+    which refreshes their VF list.
     """
     if not plan.removes_vfs:
-        return []
-    busy = find_vf_users(host, plan.address, usage)
-    if busy and not force:
-        parts = ["VF %d (%s): %s" % (b["index"], b["pci_address"], "; ".join(b["users"])) for b in busy]
+        return [], []
+    restart = idle_networks(host, plan.address, usage)
+    busy = find_vf_users(host, plan.address, usage, skip_networks=restart)
+    running = [b for b in busy if b["running_guest"]]
+    if running:
         raise SriovError(
             "Refusing to change the VF count of PF %s from %d to %d: the change removes every "
-            "existing VF and these are in use: %s. Detach them from their guests (and stop or "
-            "remove the hostdev networks that hold them), or set force=true; a removal under a "
-            "running guest can hang in the kernel." % (plan.label, plan.before, plan.target, " | ".join(parts)),
+            "existing VF and running guests hold these: %s. Removing a VF under a running guest "
+            "blocks in the kernel until the guest releases it, so force=true does not override "
+            "this. Detach the VFs from the guests (or shut the guests down) first."
+            % (plan.label, plan.before, plan.target, _busy_text(running)),
             vfs_in_use=busy,
         )
-    return busy
+    if busy and not force:
+        raise SriovError(
+            "Refusing to change the VF count of PF %s from %d to %d: the change removes every "
+            "existing VF and these are in use: %s. Detach them from their guests (and remove them "
+            "from the definitions of shut-off guests), or set force=true if none of them is held "
+            "by a running program." % (plan.label, plan.before, plan.target, _busy_text(busy)),
+            vfs_in_use=busy,
+        )
+    return busy, restart
+
+
+def libvirt_network_control(uri):
+    """A callable ``control(name, action)`` that stops (``destroy``) or starts (``create``) a
+    libvirt network through a read-write connection; failures raise SriovError."""
+    def control(name, action):
+        with open_connection(uri) as conn:
+            try:
+                network = conn.networkLookupByName(name)
+                if action == "stop":
+                    network.destroy()
+                else:
+                    network.create()
+            except Exception as exc:  # pylint: disable=broad-except
+                raise SriovError("Cannot %s the hostdev network %s: %s" % (action, name, exc), network=name)
+    return control
+
+
+def network_actions(networks, actions):
+    """The plan's actions with the stop and start of the restarted networks around them."""
+    return (["stop hostdev network %s (no guest uses it)" % name for name in networks] + list(actions)
+            + ["start hostdev network %s (its VF list refreshed)" % name for name in networks])
+
+
+def restart_around(networks, control, work):
+    """Stop ``networks``, run ``work()``, start them again, also when ``work`` failed.
+
+    A network that does not start again is reported with libvirt's error, next to the error of
+    ``work`` if there was one."""
+    stopped = []
+    failure = None
+    try:
+        for name in networks:
+            control(name, "stop")
+            stopped.append(name)
+        result = work()
+    except SriovError as exc:
+        failure = exc
+        result = None
+    start_errors = []
+    for name in stopped:
+        try:
+            control(name, "start")
+        except SriovError as exc:
+            start_errors.append(exc.msg)
+    if start_errors:
+        text = "Restarting hostdev network(s) after the VF count change failed: %s" % " | ".join(start_errors)
+        if failure is not None:
+            text = "%s Also: %s" % (failure.msg.rstrip("."), text)
+        raise SriovError(text, networks_down=stopped)
+    if failure is not None:
+        raise failure
+    return result
 
 
 # ---------------------------------------------------------------------------------------- apply
@@ -616,7 +705,7 @@ def describe(host, address, usage=None, warnings=None):
 
 
 def manage_vfs(host, params, check_mode=False, writer=None, usage_loader=None, clock=time.monotonic,
-               sleep=time.sleep, reader=None):
+               sleep=time.sleep, reader=None, network_control=None):
     """Everything sriov_vfs does. ``params``: the module's parameters. Returns the result dict."""
     timeout = params.get("timeout", DEFAULT_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
@@ -634,9 +723,10 @@ def manage_vfs(host, params, check_mode=False, writer=None, usage_loader=None, c
     usage, scan_error = (usage_loader(host) if usage_loader else (None, None))
     warnings = []
     busy = []
+    restart = []
     if plan.removes_vfs:
         warnings.extend(check_scan_complete(plan, scan_error, force=params.get("force", False)))
-        busy = check_removal_allowed(host, plan, usage, force=params.get("force", False))
+        busy, restart = check_removal_allowed(host, plan, usage, force=params.get("force", False))
         if busy:
             warnings.append("force=true: removing VFs that are in use: %s" % ", ".join(
                 "VF %d (%s)" % (b["index"], b["pci_address"]) for b in busy))
@@ -646,9 +736,14 @@ def manage_vfs(host, params, check_mode=False, writer=None, usage_loader=None, c
         tracker.add("drivers_autoprobe", plan.autoprobe_before, plan.autoprobe_after)
     if plan.link_up_needed:
         tracker.add("link", "down", "up")
+    if restart:
+        tracker.add("restarted_networks", [], restart)
     if plan.changed and not check_mode:
-        warnings.extend(apply_numvfs(host, plan, writer=writer, timeout=timeout, clock=clock, sleep=sleep,
-                                          reader=reader))
+        def work():
+            return apply_numvfs(host, plan, writer=writer, timeout=timeout, clock=clock, sleep=sleep,
+                                reader=reader)
+
+        warnings.extend(restart_around(restart, network_control, work) if restart else work())
         if plan.count_change and usage is not None:
             # The VF addresses changed: rescan so used_by/networks describe the new VFs.
             usage, _ignored = usage_loader(host)
@@ -659,8 +754,9 @@ def manage_vfs(host, params, check_mode=False, writer=None, usage_loader=None, c
         "vfs": pf_data.get("vfs", []),
         "numvfs_before": plan.before,
         "numvfs_after": plan.target if check_mode else pf_data.get("numvfs"),
-        "actions": plan.actions(),
+        "actions": network_actions(restart, plan.actions()),
         "vfs_in_use": busy,
+        "restarted_networks": restart,
         "warnings": warnings,
         "diff": tracker.diff(),
     }
@@ -678,6 +774,10 @@ __all__ = [
     "describe",
     "explain_errno",
     "find_vf_users",
+    "idle_networks",
+    "libvirt_network_control",
+    "network_actions",
+    "restart_around",
     "gather_usage",
     "manage_vfs",
     "parse_num_vfs",

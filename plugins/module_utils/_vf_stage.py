@@ -25,7 +25,9 @@ from ansible_collections.virt.sriov.plugins.module_utils._numvfs import (
     check_removal_allowed,
     check_scan_complete,
     describe,
+    network_actions,
     plan_numvfs,
+    restart_around,
 )
 from ansible_collections.virt.sriov.plugins.module_utils._pci import PciAddress
 from ansible_collections.virt.sriov.plugins.module_utils._sysfs import PCI_DEVICES, vf_addresses
@@ -60,6 +62,10 @@ class PfStagePlan(object):
         self.entry = entry
         self.numvfs = numvfs
         self.rule = rule
+        # set by guard_stage
+        self.busy = []
+        self.restart = []
+        self.verified = False
 
     @property
     def persisted(self):
@@ -140,34 +146,52 @@ def plan_stage(host, entries, reader=None):
 
 
 def guard_stage(host, plans, usage, scan_error, force=False):
-    """Every guard of every PF, before anything is written. Returns (warnings, busy per PF,
-    udevadm-verified per PF)."""
+    """Every guard of every PF, before anything is written. Sets ``busy`` (VFs in use that
+    ``force`` lets through), ``restart`` (idle networks to restart) and ``verified`` on each
+    plan; returns the warnings."""
     warnings = []
-    busy = []
-    verified = []
     for plan in plans:
         pf_busy = []
+        plan.restart = []
         if plan.numvfs.removes_vfs:
             warnings.extend(check_scan_complete(plan.numvfs, scan_error, force=force))
-            pf_busy = check_removal_allowed(host, plan.numvfs, usage, force=force)
+            pf_busy, plan.restart = check_removal_allowed(host, plan.numvfs, usage, force=force)
             if pf_busy:
                 warnings.append("force=true: removing VFs of PF %s that are in use: %s" % (
                     plan.numvfs.label, ", ".join("VF %d (%s)" % (b["index"], b["pci_address"]) for b in pf_busy)))
-        busy.append(pf_busy)
-        verified.append(guard_rule(host, plan.rule))
+        plan.busy = pf_busy
+        plan.verified = guard_rule(host, plan.rule)
         warnings.extend(plan.rule.warnings)
-    return warnings, busy, verified
+    return warnings
+
+
+def restarted_networks(plans):
+    """The idle hostdev networks of every PF, each once, in list order."""
+    names = []
+    for plan in plans:
+        for name in plan.restart:
+            if name not in names:
+                names.append(name)
+    return names
 
 
 def apply_stage(host, plans, boot_changes, timeout=DEFAULT_TIMEOUT, writer=None, clock=time.monotonic,
-                sleep=time.sleep, reader=None):
-    """Counts first (each PF in list order), then rule files, one udev reload, the drop-ins.
-    Returns (reloaded, warnings)."""
+                sleep=time.sleep, reader=None, network_control=None):
+    """Counts first (each PF in list order, with the idle networks stopped around them), then
+    rule files, one udev reload, the drop-ins. Returns (reloaded, warnings)."""
     warnings = []
-    for plan in plans:
-        if plan.numvfs.changed:
-            warnings.extend(apply_numvfs(host, plan.numvfs, writer=writer, timeout=timeout, clock=clock,
-                                         sleep=sleep, reader=reader))
+
+    def counts():
+        for plan in plans:
+            if plan.numvfs.changed:
+                warnings.extend(apply_numvfs(host, plan.numvfs, writer=writer, timeout=timeout, clock=clock,
+                                             sleep=sleep, reader=reader))
+
+    networks = restarted_networks(plans)
+    if networks:
+        restart_around(networks, network_control, counts)
+    else:
+        counts()
     rules_changed = False
     for plan in plans:
         if plan.rule.changed:
@@ -209,7 +233,11 @@ def stage_diff(plans, boot_changes):
     diff = []
     for plan in plans:
         if plan.numvfs.changed:
-            diff.append(_numvfs_diff(plan.numvfs))
+            entry = _numvfs_diff(plan.numvfs)
+            if plan.restart:
+                entry["before"]["restarted_networks"] = []
+                entry["after"]["restarted_networks"] = list(plan.restart)
+            diff.append(entry)
         if plan.rule.changed:
             diff.append(_file_diff(plan.rule.path, plan.rule.current, plan.rule.desired))
     for path, old, new in boot_changes:
@@ -230,7 +258,7 @@ def _vf_addresses(host, plan, pf_data, check_mode):
 
 
 def manage_pfs(host, params, check_mode=False, writer=None, usage_loader=None, clock=time.monotonic,
-               sleep=time.sleep, reader=None):
+               sleep=time.sleep, reader=None, network_control=None):
     """Everything sriov_vfs does with ``pfs``. Returns the result dict."""
     timeout = params.get("timeout", DEFAULT_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
@@ -240,16 +268,17 @@ def manage_pfs(host, params, check_mode=False, writer=None, usage_loader=None, c
     persisted = any(plan.persisted for plan in plans)
     boot_changes = plan_boot_order(host, present=True) if persisted else []
     usage, scan_error = usage_loader(host) if (usage_loader and plans) else (None, None)
-    warnings, busy, verified = guard_stage(host, plans, usage, scan_error, force=params.get("force", False))
+    warnings = guard_stage(host, plans, usage, scan_error, force=params.get("force", False))
     reloaded = False
     if not check_mode:
         reloaded, apply_warnings = apply_stage(host, plans, boot_changes, timeout=timeout, writer=writer,
-                                               clock=clock, sleep=sleep, reader=reader)
+                                               clock=clock, sleep=sleep, reader=reader,
+                                               network_control=network_control)
         warnings.extend(apply_warnings)
         if usage is not None and any(plan.numvfs.count_change for plan in plans):
             usage, _ignored = usage_loader(host)  # the VF addresses changed: one rescan
     results = []
-    for plan, pf_busy, pf_verified in zip(plans, busy, verified):
+    for plan in plans:
         pf_data = describe(host, plan.numvfs.address, usage=usage, warnings=warnings)
         addresses, predicted = _vf_addresses(host, plan, pf_data, check_mode)
         entry = {
@@ -258,11 +287,12 @@ def manage_pfs(host, params, check_mode=False, writer=None, usage_loader=None, c
             "vfs": pf_data.get("vfs", []),
             "numvfs_before": plan.numvfs.before,
             "numvfs_after": plan.numvfs.target if check_mode else pf_data.get("numvfs"),
-            "actions": plan.numvfs.actions() + _rule_actions(plan.rule),
-            "vfs_in_use": pf_busy,
+            "actions": network_actions(plan.restart, plan.numvfs.actions()) + _rule_actions(plan.rule),
+            "vfs_in_use": plan.busy,
+            "restarted_networks": plan.restart,
             "vf_addresses": addresses,
             "vf_addresses_predicted": predicted,
-            "rule": rule_result(plan.rule, verified=pf_verified, reloaded=reloaded and plan.rule.changed),
+            "rule": rule_result(plan.rule, verified=plan.verified, reloaded=reloaded and plan.rule.changed),
         }
         if predicted and addresses is None:
             warnings.append("PF %s reports no sriov_offset/sriov_stride: the addresses of the VFs "
@@ -271,6 +301,7 @@ def manage_pfs(host, params, check_mode=False, writer=None, usage_loader=None, c
     return {
         "changed": any(plan.changed for plan in plans) or bool(boot_changes),
         "pfs": results,
+        "restarted_networks": restarted_networks(plans),
         "boot_order": {"changed": bool(boot_changes), "files": [path for path, _o, _n in boot_changes]},
         "warnings": warnings,
         "diff": stage_diff(plans, boot_changes),

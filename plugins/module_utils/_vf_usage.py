@@ -156,9 +156,10 @@ class VfUsage(object):
         """Domains that reference a network by name (live or persistent XML)."""
         return list(self._network_users.get(network, []))
 
-    def holders(self, address):
+    def holders(self, address, skip_networks=()):
         """Everything that stops this VF from being removed or reassigned: direct users, plus
-        active hostdev networks that include it. A list of short human descriptions."""
+        active hostdev networks that include it (except ``skip_networks``). A list of short
+        human descriptions."""
         result = []
         seen = set()
         for user in self.users_of(address):
@@ -169,9 +170,23 @@ class VfUsage(object):
                 user["domain"], "running" if user["running"] else "shut off",
                 "" if user["via"] == "hostdev" else ", via " + user["via"]))
         for name in self.networks_of(address):
-            if self.networks[name].get("active"):
+            if self.networks[name].get("active") and name not in skip_networks:
                 result.append("active hostdev network %s" % name)
         return result
+
+    def held_by_running_guest(self, address):
+        """True when a running domain holds the VF: its live XML names the VF, or an active
+        hostdev network that includes the VF has connections (a guest got a VF from it)."""
+        if any(user["running"] and user["config"] == "live" for user in self.users_of(address)):
+            return True
+        return any(self.networks[name].get("active") and self.networks[name].get("connections")
+                   for name in self.networks_of(address))
+
+    def idle_networks_of(self, address):
+        """Active hostdev networks that include the VF and have no connection (no guest): they
+        can be stopped and started again around a VF count change."""
+        return [name for name in self.networks_of(address)
+                if self.networks[name].get("active") and not self.networks[name].get("connections")]
 
 
 def _read_network(network, host):

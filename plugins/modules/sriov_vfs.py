@@ -25,6 +25,13 @@ description:
     C(vfio-pci) or C(pci-stub), used by a libvirt domain in its live or persistent definition,
     directly or through a hostdev network, or part of an active hostdev network) and refuses,
     naming each VF and its user, unless O(force=true).
+  - A VF held by a running guest (in its live definition, or through an active hostdev network
+    that has connections) is refused even with O(force=true) - the write of C(0) would block in
+    the kernel until the guest releases it, possibly forever.
+  - An active hostdev network with no connections (no guest) is not a user. The module stops it
+    before the change and starts it again after, which refreshes its VF list (RV(restarted_networks));
+    check mode reports it as well. A network that does not start again makes the module fail,
+    naming it and libvirt's error.
   - The guard fails closed. When the libvirt scan cannot complete (libvirt-python missing,
     libvirtd unreachable, any libvirt error other than a domain or network that disappeared
     during the scan), a change that removes or renumbers VFs is refused, naming the reason,
@@ -155,10 +162,11 @@ options:
     default: true
   force:
     description:
-      - Change the count even when VFs that it removes are in use, or when the libvirt scan for
-        their users could not complete (then only VFs bound to C(vfio-pci) or C(pci-stub) are
-        looked for). A removal under a running guest can block in the kernel until the guest
-        releases the device; the module then reports a stuck write after O(timeout).
+      - Change the count even when the libvirt scan for VF users could not complete (then only
+        VFs bound to C(vfio-pci) or C(pci-stub) are looked for), when the definition of a
+        shut-off guest names a VF that the change removes, or when a VF is bound to C(vfio-pci)
+        or C(pci-stub) without a running libvirt guest holding it.
+      - Never lets a change remove a VF that a running guest holds (see the description).
     type: bool
     default: false
   timeout:
@@ -235,6 +243,10 @@ pfs:
       description: Whether RV(pfs[].vf_addresses) is a prediction (check mode, VFs to be created).
       type: bool
       sample: false
+    restarted_networks:
+      description: Idle hostdev networks restarted around this PF's change.
+      type: list
+      elements: str
     rule:
       description:
         - The PF's udev rule, with the keys M(virt.sriov.sriov_udev_rule) returns (C(changed),
@@ -331,6 +343,15 @@ actions:
   type: list
   elements: str
   sample: ["bring PF link enp1s0 up", "write 4 to sriov_numvfs"]
+restarted_networks:
+  description:
+    - Active hostdev networks without connections that held VFs the change removes; the run
+      stopped them before and started them after the change (in check mode, would). With
+      O(pfs), the networks of every PF (each once), also listed per PF in RV(pfs[].restarted_networks).
+  returned: success
+  type: list
+  elements: str
+  sample: ["passthrough"]
 vfs_in_use:
   description:
     - VFs in use that the change removed because O(force=true); empty otherwise. On a refusal,
@@ -349,6 +370,7 @@ from ansible_collections.virt.sriov.plugins.module_utils._libvirt import LIBVIRT
 from ansible_collections.virt.sriov.plugins.module_utils._numvfs import (
     SubprocessWriter,
     gather_usage,
+    libvirt_network_control,
     manage_vfs,
 )
 from ansible_collections.virt.sriov.plugins.module_utils._vf_stage import manage_pfs
@@ -401,6 +423,7 @@ def _converge(module):
         check_mode=module.check_mode,
         writer=SubprocessWriter(),
         usage_loader=lambda h: gather_usage(h, uri),
+        network_control=libvirt_network_control(uri),
     )
 
 

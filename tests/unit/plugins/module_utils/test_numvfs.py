@@ -311,23 +311,131 @@ def test_apply_runs_udevadm_settle_and_link_up(fake):
     assert calls[1][:2] == ["/usr/bin/udevadm", "settle"]
 
 
+def usage_of(fake, networks=(), domains=()):
+    """A real VfUsage from fake libvirt objects (test_vf_usage's fakes)."""
+    from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import collect_vf_usage
+    from ansible_collections.virt.sriov.tests.unit.plugins.module_utils.test_vf_usage import FakeConn
+
+    return collect_vf_usage(FakeConn(list(networks), list(domains)), fake.host())
+
+
+def pool(name="passthrough", connections=0, active=True, pf="enp1s0"):
+    from ansible_collections.virt.sriov.tests.unit.plugins.module_utils.test_vf_usage import FakeObj
+
+    xml = ("<network connections='%d'><name>%s</name><forward mode='hostdev' managed='yes'>"
+           "<pf dev='%s'/></forward></network>" % (connections, name, pf))
+    return FakeObj(name, xml, active=active)
+
+
+def guest(name, vf, running=True):
+    from ansible_collections.virt.sriov.tests.unit.plugins.module_utils.test_vf_usage import FakeObj
+
+    pci = vf.replace(".", ":").split(":")
+    xml = ("<domain><name>%s</name><devices><interface type='hostdev' managed='yes'><source>"
+           "<address type='pci' domain='0x%s' bus='0x%s' slot='0x%s' function='0x%s'/></source>"
+           "</interface></devices></domain>" % (name, pci[0], pci[1], pci[2], pci[3]))
+    return FakeObj(name, xml, active=running)
+
+
 def test_find_vf_users_sysfs_and_libvirt(fake):
     fake.add_pf(PF1, "enp1s0", numvfs=4)
     vf1 = fake.vf_address(PF1, 1)
     fake.bind_vfio(vf1)
-
-    class Usage(object):
-        def holders(self, address):
-            return ["domain guestVM (running)"] if str(address) == fake.vf_address(PF1, 2) else []
-
-    busy = _numvfs.find_vf_users(fake.host(), PF1, Usage())
+    usage = usage_of(fake, domains=[guest("offVM", fake.vf_address(PF1, 2), running=False)])
+    busy = _numvfs.find_vf_users(fake.host(), PF1, usage)
     assert [b["index"] for b in busy] == [1, 2]
-    assert "vfio-pci" in busy[0]["users"][0]
+    assert "vfio-pci" in busy[0]["users"][0] and not busy[0]["running_guest"]
+    assert busy[1]["users"] == ["domain offVM (shut off)"]
     plan = _numvfs.plan_numvfs(fake.host(), pf="enp1s0", num_vfs=2)
     with pytest.raises(SriovError) as info:
-        _numvfs.check_removal_allowed(fake.host(), plan, Usage())
-    assert "VF 1 (%s)" % vf1 in info.value.msg and "guestVM" in info.value.msg
-    assert len(_numvfs.check_removal_allowed(fake.host(), plan, Usage(), force=True)) == 2
+        _numvfs.check_removal_allowed(fake.host(), plan, usage)
+    assert "VF 1 (%s)" % vf1 in info.value.msg and "offVM" in info.value.msg
+    busy, restart = _numvfs.check_removal_allowed(fake.host(), plan, usage, force=True)
+    assert len(busy) == 2 and restart == []
+
+
+def test_running_guest_is_refused_even_with_force(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    vf = fake.vf_address(PF1, 3)
+    fake.bind_vfio(vf)
+    writer = FakeWriter(fake)
+    usage = usage_of(fake, domains=[guest("guestVM", vf)])
+    with pytest.raises(SriovError) as info:
+        _numvfs.manage_vfs(fake.host(), {"pf": "enp1s0", "num_vfs": 2, "force": True}, writer=writer,
+                           usage_loader=lambda h: (usage, None))
+    assert "running guests hold these" in info.value.msg and "guestVM" in info.value.msg
+    assert "force=true does not override" in info.value.msg
+    assert writer.writes == []
+
+
+def test_pool_with_connections_is_a_running_guest(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    usage = usage_of(fake, networks=[pool(connections=1)])
+    plan = _numvfs.plan_numvfs(fake.host(), pf="enp1s0", num_vfs=6)
+    with pytest.raises(SriovError) as info:
+        _numvfs.check_removal_allowed(fake.host(), plan, usage, force=True)
+    assert "running guests hold" in info.value.msg and "active hostdev network passthrough" in info.value.msg
+
+
+class NetworkControl(object):
+    def __init__(self, fail_start=False, log=None):
+        self.calls = log if log is not None else []
+        self.fail_start = fail_start
+
+    def __call__(self, name, action):
+        self.calls.append((action, name))
+        if action == "start" and self.fail_start:
+            raise SriovError("Cannot start the hostdev network %s: No usable Vf's" % name)
+
+
+class LoggingWriter(FakeWriter):
+    def __init__(self, fake, log, **kwargs):
+        super(LoggingWriter, self).__init__(fake, **kwargs)
+        self.log = log
+
+    def __call__(self, path, value, timeout):
+        self.log.append(("write", value.strip()))
+        return super(LoggingWriter, self).__call__(path, value, timeout)
+
+
+def test_idle_pool_is_restarted_around_the_change(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    usage = usage_of(fake, networks=[pool()])
+    log = []
+    control = NetworkControl(log=log)
+    params = {"pf": "enp1s0", "num_vfs": 6}
+    check = _numvfs.manage_vfs(fake.host(), params, check_mode=True, writer=FakeWriter(fake),
+                               usage_loader=lambda h: (usage, None), network_control=control)
+    assert check["changed"] and check["restarted_networks"] == ["passthrough"] and log == []
+    assert check["actions"][0].startswith("stop hostdev network passthrough")
+    assert check["diff"]["after"]["restarted_networks"] == ["passthrough"]
+    result = _numvfs.manage_vfs(fake.host(), params, writer=LoggingWriter(fake, log),
+                                usage_loader=lambda h: (usage, None), network_control=control)
+    assert result["restarted_networks"] == ["passthrough"] and result["vfs_in_use"] == []
+    assert log == [("stop", "passthrough"), ("write", "0"), ("write", "6"), ("start", "passthrough")]
+
+
+def test_idle_pool_is_started_again_when_the_write_fails(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    usage = usage_of(fake, networks=[pool()])
+    control = NetworkControl()
+    with pytest.raises(SriovError) as info:
+        _numvfs.manage_vfs(fake.host(), {"pf": "enp1s0", "num_vfs": 6},
+                           writer=FakeWriter(fake, fail={6: errno.ENOMEM}),
+                           usage_loader=lambda h: (usage, None), network_control=control)
+    assert "pci=realloc" in info.value.msg
+    assert control.calls == [("stop", "passthrough"), ("start", "passthrough")]
+
+
+def test_network_that_does_not_start_again_is_reported(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    usage = usage_of(fake, networks=[pool()])
+    with pytest.raises(SriovError) as info:
+        _numvfs.manage_vfs(fake.host(), {"pf": "enp1s0", "num_vfs": 6}, writer=FakeWriter(fake),
+                           usage_loader=lambda h: (usage, None), network_control=NetworkControl(fail_start=True))
+    assert "Restarting hostdev network(s)" in info.value.msg and "No usable Vf's" in info.value.msg
+    assert info.value.details["networks_down"] == ["passthrough"]
+    assert fake.read("sys/bus/pci/devices/%s/sriov_numvfs" % PF1).strip() == "6"
 
 
 def test_subprocess_writer_real_file(tmp_path):

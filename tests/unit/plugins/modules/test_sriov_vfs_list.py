@@ -166,3 +166,21 @@ def test_bad_entries_change_nothing(env, pfs, needle):
 def test_list_and_single_form_are_exclusive(env):
     result = env({"pfs": LIST, "pf": "enp1s0"})
     assert result["failed"] and "mutually exclusive" in result["msg"]
+
+
+def test_idle_pool_restarted_once_around_all_counts(env, monkeypatch):
+    from ansible_collections.virt.sriov.tests.unit.plugins.module_utils.test_numvfs import (
+        NetworkControl, pool, usage_of)
+
+    env.fake.set_numvfs(PF1, 4)
+    env.state["usage"] = (usage_of(env.fake, networks=[pool()]), None)
+    control = NetworkControl()
+    monkeypatch.setattr(sriov_vfs, "libvirt_network_control", lambda uri: control)
+    args = {"pfs": [{"pf": "enp1s0", "num_vfs": 6}]}
+    check = env(args, check_mode=True, diff=True)
+    assert check["restarted_networks"] == ["passthrough"] and control.calls == []
+    assert check["pfs"][0]["restarted_networks"] == ["passthrough"]
+    assert check["diff"][0]["after"]["restarted_networks"] == ["passthrough"]
+    result = env(args)
+    assert result["changed"] and numvfs(env.fake, PF1) == 6
+    assert control.calls == [("stop", "passthrough"), ("start", "passthrough")]
