@@ -294,8 +294,10 @@ def _admin_up(host, netdev):
 class NumvfsPlan(object):
     """What a run does for one PF. ``changes`` lists the actions, in order."""
 
-    def __init__(self, address, facts, before, target, autoprobe_before, autoprobe_after, link_up_needed):
+    def __init__(self, address, facts, before, target, autoprobe_before, autoprobe_after, link_up_needed,
+                 recreate=False):
         self.address = address
+        self.recreate = recreate
         self.facts = facts
         self.before = before
         self.target = target
@@ -304,8 +306,22 @@ class NumvfsPlan(object):
         self.link_up_needed = link_up_needed
 
     @property
+    def recreates(self):
+        """Only autoprobe changes while VFs exist, and ``recreate`` asks to rebuild them."""
+        return bool(self.recreate and self.autoprobe_change and self.before > 0 and self.before == self.target)
+
+    @property
     def count_change(self):
-        return self.before != self.target
+        return self.before != self.target or self.recreates
+
+    def autoprobe_warning(self):
+        """The sentence for an autoprobe change that leaves existing VFs as they are, or None."""
+        if not self.autoprobe_change or self.before == 0 or self.count_change:
+            return None
+        return ("sriov_drivers_autoprobe of PF %s changes to %d, which applies to VFs created "
+                "afterwards: its %d existing VFs keep their driver binding. Set recreate=true to "
+                "remove and create them again (guarded like any count change)."
+                % (self.label, int(self.autoprobe_after), self.before))
 
     @property
     def removes_vfs(self):
@@ -332,14 +348,15 @@ class NumvfsPlan(object):
             steps.append("bring PF link %s up" % self.facts["netdev"])
         if self.count_change:
             if self.before > 0:
-                steps.append("write 0 to sriov_numvfs (remove %d VFs)" % self.before)
+                steps.append("write 0 to sriov_numvfs (remove %d VFs%s)" % (
+                    self.before, ", to create them again" if self.recreates else ""))
             if self.target > 0:
                 steps.append("write %d to sriov_numvfs" % self.target)
         return steps
 
 
 def plan_numvfs(host, pf=None, pci_address=None, num_vfs=None, state="present",
-                drivers_autoprobe=None, link_up=True, reader=None):
+                drivers_autoprobe=None, link_up=True, reader=None, recreate=False):
     """Validate the request against the PF and return a NumvfsPlan (nothing is written)."""
     if state not in ("present", "absent"):
         raise SriovError("Invalid state %r: expected 'present' or 'absent'." % (state,))
@@ -372,7 +389,7 @@ def plan_numvfs(host, pf=None, pci_address=None, num_vfs=None, state="present",
     link_up_needed = bool(link_up and target > 0 and facts.get("netdev")
                           and not _admin_up(host, facts["netdev"]))
     return NumvfsPlan(address, facts, facts.get("numvfs") or 0, target, facts.get("drivers_autoprobe"),
-                      autoprobe_after, link_up_needed)
+                      autoprobe_after, link_up_needed, recreate=bool(recreate))
 
 
 # ---------------------------------------------------------------------------------------- usage
@@ -719,6 +736,7 @@ def manage_vfs(host, params, check_mode=False, writer=None, usage_loader=None, c
         drivers_autoprobe=params.get("drivers_autoprobe"),
         link_up=params.get("link_up", True),
         reader=reader,
+        recreate=params.get("recreate", False),
     )
     usage, scan_error = (usage_loader(host) if usage_loader else (None, None))
     warnings = []
@@ -738,6 +756,10 @@ def manage_vfs(host, params, check_mode=False, writer=None, usage_loader=None, c
         tracker.add("link", "down", "up")
     if restart:
         tracker.add("restarted_networks", [], restart)
+    if plan.recreates:
+        tracker.add("vfs_recreated", False, True)
+    if plan.autoprobe_warning():
+        warnings.append(plan.autoprobe_warning())
     if plan.changed and not check_mode:
         def work():
             return apply_numvfs(host, plan, writer=writer, timeout=timeout, clock=clock, sleep=sleep,

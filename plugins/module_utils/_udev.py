@@ -69,6 +69,7 @@ _ALLOWED_ITEMS = {
     "ATTR{address}": ("==",),
     "ENV{ID_NET_DRIVER}": ("==",),
     "ATTR{device/sriov_numvfs}": ("==", "="),
+    "ATTR{device/sriov_drivers_autoprobe}": ("=",),
     "RUN": ("+=",),
 }
 _SELECTORS = ("KERNELS", "ATTR{address}", "ENV{ID_NET_DRIVER}")
@@ -114,10 +115,13 @@ def default_rule_path(address):
 
 
 # ------------------------------------------------------------------------------------ rendering
-def render_rule(address, num_vfs, match="pci_address", mac=None, driver=None, ip_path=None):
+def render_rule(address, num_vfs, match="pci_address", mac=None, driver=None, ip_path=None,
+                drivers_autoprobe=None):
     """The rule file's text, built only from validated tokens.
 
     With ``ip_path`` (the absolute path of ``ip``) a second rule line brings the PF's link up.
+    With ``drivers_autoprobe`` (True/False) the count line sets ``sriov_drivers_autoprobe``
+    first: udev assigns the ATTRs of one line in order, so the VFs are created with it.
     """
     address = parse_pci_address(address)
     if isinstance(num_vfs, bool) or not isinstance(num_vfs, int) or num_vfs < 1:
@@ -134,13 +138,19 @@ def render_rule(address, num_vfs, match="pci_address", mac=None, driver=None, ip
         about = "EVERY port driven by %s (written for PF %s)" % (driver, address)
     else:
         raise SriovError("Invalid match %r: expected one of %s." % (match, ", ".join(MATCHES)))
+    autoprobe = ""
+    if drivers_autoprobe is not None:
+        autoprobe = 'ATTR{device/sriov_drivers_autoprobe}="%d", ' % int(bool(drivers_autoprobe))
     lines = [
         MARKER,
         "# Creates %d SR-IOV VFs on %s when its network interface appears at boot." % (num_vfs, about),
         '# The ATTR{device/sriov_numvfs}=="0" guard keeps a re-trigger from failing with EBUSY.',
-        'ACTION=="add", SUBSYSTEM=="net", %s, ATTR{device/sriov_numvfs}=="0", '
-        'ATTR{device/sriov_numvfs}="%d"' % (selector, num_vfs),
     ]
+    if autoprobe:
+        lines.append("# sriov_drivers_autoprobe is set first (udev assigns in order): the new VFs %s."
+                     % ("get their host driver" if drivers_autoprobe else "get no host driver"))
+    lines.append('ACTION=="add", SUBSYSTEM=="net", %s, ATTR{device/sriov_numvfs}=="0", '
+                 '%sATTR{device/sriov_numvfs}="%d"' % (selector, autoprobe, num_vfs))
     if ip_path is not None:
         run_value = "%s %s" % (ip_path, LINK_UP_ARGS)
         if not _RUN_LINK_UP_RE.match(run_value):
@@ -203,6 +213,15 @@ def _check_numvfs_line(items):
         raise SriovError('Invalid udev rule text: the guard must be ATTR{device/sriov_numvfs}=="0".')
     if not values[("ATTR{device/sriov_numvfs}", "=")].isdigit():
         raise SriovError("Invalid udev rule text: the VF count must be an integer.")
+    autoprobe = ("ATTR{device/sriov_drivers_autoprobe}", "=")
+    if keys.count(autoprobe) > 1:
+        raise SriovError("Invalid udev rule text: at most one ATTR{device/sriov_drivers_autoprobe} item.")
+    if autoprobe in keys:
+        if values[autoprobe] not in ("0", "1"):
+            raise SriovError("Invalid udev rule text: sriov_drivers_autoprobe must be 0 or 1.")
+        if keys.index(autoprobe) > keys.index(("ATTR{device/sriov_numvfs}", "=")):
+            raise SriovError("Invalid udev rule text: sriov_drivers_autoprobe must be set before "
+                             "sriov_numvfs (it applies to VFs created afterwards).")
     return selector
 
 
@@ -362,6 +381,9 @@ def plan_rule(host, params, facts=None, num_vfs=None):
         if num_vfs == 0:
             raise SriovError("A udev rule for 0 VFs of PF %s does nothing: use state=absent to "
                              "remove the rule." % pf_label(facts))
+        if params.get("drivers_autoprobe") is not None and facts.get("drivers_autoprobe") is None:
+            raise SriovError("PF %s has no sriov_drivers_autoprobe attribute (kernel too old?): omit "
+                             "drivers_autoprobe." % pf_label(facts))
         mac, driver, match_warnings = _match_tokens(match, facts)
         warnings.extend(match_warnings)
         ip_path = None
@@ -374,7 +396,8 @@ def plan_rule(host, params, facts=None, num_vfs=None):
                 warnings.append("match=driver with link_up: the rule brings up EVERY port driven "
                                 "by %s on this host." % driver)
         path = path or default_rule_path(address)
-        desired = render_rule(address, num_vfs, match=match, mac=mac, driver=driver, ip_path=ip_path)
+        desired = render_rule(address, num_vfs, match=match, mac=mac, driver=driver, ip_path=ip_path,
+                              drivers_autoprobe=params.get("drivers_autoprobe"))
         early = os.path.basename(path) < NET_SETUP_LINK
         if match == "driver" and early:
             warnings.append("The rule file %s sorts before %s, which sets ENV{ID_NET_DRIVER}: the "

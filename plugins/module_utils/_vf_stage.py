@@ -114,7 +114,7 @@ def predict_vf_addresses(host, address, count):
     return found
 
 
-def plan_stage(host, entries, reader=None):
+def plan_stage(host, entries, reader=None, recreate=False):
     """Validate every entry and plan every PF; nothing is written. Returns [PfStagePlan]."""
     plans = []
     seen = {}
@@ -130,6 +130,7 @@ def plan_stage(host, entries, reader=None):
             drivers_autoprobe=entry["drivers_autoprobe"],
             link_up=entry["link_up"],
             reader=reader,
+            recreate=recreate,
         )
         key = str(numvfs.address)
         if key in seen:
@@ -137,7 +138,8 @@ def plan_stage(host, entries, reader=None):
                              % (numvfs.label, seen[key], position))
         seen[key] = position
         if entry["persist"] and numvfs.target > 0:
-            rule = plan_rule(host, {"state": "present", "match": entry["match"], "link_up": entry["link_up"]},
+            rule = plan_rule(host, {"state": "present", "match": entry["match"], "link_up": entry["link_up"],
+                                    "drivers_autoprobe": entry["drivers_autoprobe"]},
                              facts=numvfs.facts, num_vfs=numvfs.target)
         else:
             rule = plan_rule(host, {"state": "absent", "pci_address": key})
@@ -160,6 +162,8 @@ def guard_stage(host, plans, usage, scan_error, force=False):
                 warnings.append("force=true: removing VFs of PF %s that are in use: %s" % (
                     plan.numvfs.label, ", ".join("VF %d (%s)" % (b["index"], b["pci_address"]) for b in pf_busy)))
         plan.busy = pf_busy
+        if plan.numvfs.autoprobe_warning():
+            warnings.append(plan.numvfs.autoprobe_warning())
         plan.verified = guard_rule(host, plan.rule)
         warnings.extend(plan.rule.warnings)
     return warnings
@@ -214,6 +218,9 @@ def _numvfs_diff(plan):
     if plan.link_up_needed:
         before["link"] = "down"
         after["link"] = "up"
+    if plan.recreates:
+        before["vfs_recreated"] = False
+        after["vfs_recreated"] = True
     header = "PF %s" % plan.label
     return {"before_header": header, "after_header": header, "before": before, "after": after}
 
@@ -264,7 +271,7 @@ def manage_pfs(host, params, check_mode=False, writer=None, usage_loader=None, c
     if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
         raise SriovError("Invalid timeout %r: expected a whole number of seconds >= 1." % (timeout,))
     entries = params.get("pfs") or []
-    plans = plan_stage(host, entries, reader=reader)
+    plans = plan_stage(host, entries, reader=reader, recreate=params.get("recreate", False))
     persisted = any(plan.persisted for plan in plans)
     boot_changes = plan_boot_order(host, present=True) if persisted else []
     usage, scan_error = usage_loader(host) if (usage_loader and plans) else (None, None)

@@ -76,6 +76,14 @@ options:
       - With O(match=driver) it brings up every port of that driver (the module warns).
     type: bool
     default: false
+  drivers_autoprobe:
+    description:
+      - Also set C(sriov_drivers_autoprobe) of the PF in the rule, before the count (udev assigns
+        the attributes of one rule line in order), so that the VFs created at boot get their
+        host driver (V(true)) or stay without one (V(false)), as
+        O(virt.sriov.sriov_vfs#module:drivers_autoprobe) sets it now.
+      - Omitted means the rule does not touch it (the kernel's default is V(true)).
+    type: bool
   path:
     description:
       - Rule file to manage instead of the default, an absolute path of a C(.rules) file directly
@@ -196,6 +204,7 @@ def main():
             num_vfs=dict(type="raw"),
             match=dict(type="str", default="pci_address", choices=["pci_address", "mac", "driver"]),
             link_up=dict(type="bool", default=False),
+            drivers_autoprobe=dict(type="bool"),
             path=dict(type="path"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),

@@ -107,7 +107,8 @@ options:
         default: present
       drivers_autoprobe:
         description:
-          - As O(drivers_autoprobe), for this PF.
+          - As O(drivers_autoprobe), for this PF. With O(pfs[].persist), the PF's udev rule sets
+            it too, before the count, so the VFs created at boot follow it.
         type: bool
       link_up:
         description:
@@ -145,7 +146,8 @@ options:
     description:
       - Set C(sriov_drivers_autoprobe) of the PF, that is whether new VFs are bound to their
         host driver (and get a host network interface). It affects VFs created afterwards only;
-        changing it alone does not recreate existing VFs.
+        changing it alone leaves the existing VFs as they are (the module warns), unless
+        O(recreate=true).
       - Omitted means leave it as it is.
     type: bool
   link_up:
@@ -167,6 +169,14 @@ options:
         shut-off guest names a VF that the change removes, or when a VF is bound to C(vfio-pci)
         or C(pci-stub) without a running libvirt guest holding it.
       - Never lets a change remove a VF that a running guest holds (see the description).
+    type: bool
+    default: false
+  recreate:
+    description:
+      - When only C(sriov_drivers_autoprobe) changes on a PF that has VFs, remove and create its
+        VFs again so that they follow the new setting. This is a count change (C(0), then the
+        count) and is guarded like one - refused while VFs are in use.
+      - V(false) leaves the existing VFs bound as they are, with a warning.
     type: bool
     default: false
   timeout:
@@ -402,6 +412,7 @@ def main():
         drivers_autoprobe=dict(type="bool"),
         link_up=dict(type="bool", default=True),
         force=dict(type="bool", default=False),
+        recreate=dict(type="bool", default=False),
         timeout=dict(type="int", default=60),
     )
     argument_spec.update(LIBVIRT_COMMON_ARGSPEC)

@@ -10,6 +10,7 @@ batched into two playbooks and one reboot):
      changed; check mode: not changed;
   3. PF1 from 4 to 2 (nobody uses a VF): changed, 2 VFs;
   4. reboot: both PFs come back with 2 and 7 VFs and their links up, from the udev rules alone;
+     PF2 (drivers_autoprobe: false) with autoprobe 0 and none of its VFs bound to a driver;
   5. bad input (unknown PF, VF as PF, above totalvfs, negative, non-integer, quotes, newline,
      path outside the rules directories): each fails with a clear message, nothing changes;
   6. role with state=absent: no VFs, no rule files.
@@ -33,6 +34,7 @@ STATE = (f"cat {PF1_DEV}/sriov_numvfs {PF2_DEV}/sriov_numvfs; "
          "ls /etc/udev/rules.d | grep -c '^82-virt-sriov-numvfs-' || true")
 CLEANUP = (f"{VIRSH} destroy guestVM >/dev/null 2>&1; "
            f"echo 0 > {PF1_DEV}/sriov_numvfs; echo 0 > {PF2_DEV}/sriov_numvfs; "
+           f"echo 1 > {PF2_DEV}/sriov_drivers_autoprobe; "
            "rm -f /etc/udev/rules.d/82-virt-sriov-numvfs-*.rules; udevadm control --reload; "
            "rm -f /etc/systemd/system/{libvirtd,virtqemud,virtnetworkd}.service.d/50-virt-sriov*.conf; "
            "systemctl daemon-reload")
@@ -54,8 +56,8 @@ ROLE = """
         __e2e_{key}_planned: "{{{{ sriov_vfs_planned_vfs }}}}"
         __e2e_{key}_dropins: "{{{{ __sriov_vfs_result.boot_order.changed }}}}"
 """
-PFS = '[{pf: enp1s0, num_vfs: 4}, {pci_address: "0000:02:00.0", num_vfs: max}]'
-PFS_2 = '[{pf: enp1s0, num_vfs: 2}, {pci_address: "0000:02:00.0", num_vfs: max}]'
+PFS = '[{pf: enp1s0, num_vfs: 4}, {pci_address: "0000:02:00.0", num_vfs: max, drivers_autoprobe: false}]'
+PFS_2 = '[{pf: enp1s0, num_vfs: 2}, {pci_address: "0000:02:00.0", num_vfs: max, drivers_autoprobe: false}]'
 
 PLAY_APPLY = """
 - hosts: all
@@ -149,10 +151,15 @@ def test_role_lifecycle_and_reboot(clean_lab):
     before = lab.ssh("md5sum %s %s" % (RULE1, RULE2), check=True).stdout
     lab.reboot()
     out = lab.ssh(STATE + f"; ls {PF1_DEV}/ | grep -c virtfn; ls {PF2_DEV}/ | grep -c virtfn; "
+                  f"cat {PF2_DEV}/sriov_drivers_autoprobe; ls -d {PF2_DEV}/virtfn*/driver 2>/dev/null | wc -l; "
+                  f"ls -d {PF1_DEV}/virtfn*/driver | wc -l; "
                   "cat /sys/class/net/enp1s0/flags /sys/class/net/enp2s0/flags", check=True)
     assert out.stdout.split()[:5] == ["2", "7", "2", "2", "7"], out.stdout
+    # PF2's rule set sriov_drivers_autoprobe=0 before the count (one rule line, assigned in
+    # order): its 7 VFs came back without a driver; PF1's (autoprobe untouched) have igbvf
+    assert out.stdout.split()[5:8] == ["0", "0", "2"], out.stdout
     # the rules' link line (the role's default link_up) brought both PFs up at boot (IFF_UP)
-    assert all(int(flags, 16) & 1 for flags in out.stdout.split()[5:]), out.stdout
+    assert all(int(flags, 16) & 1 for flags in out.stdout.split()[8:]), out.stdout
 
     res = lab.run_playbook(PLAY_AFTER_REBOOT)
     for label, _module, _args, needle in BAD:

@@ -575,3 +575,32 @@ def test_blocked_numvfs_read_fails_before_any_change(fake):
     assert "did not answer" in info.value.msg and "stuck" in info.value.msg
     assert "enp1s0 (0000:01:00.0)" in info.value.msg
     assert writer.writes == []
+
+
+def test_autoprobe_alone_keeps_existing_vfs_and_says_so(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    writer = FakeWriter(fake)
+    params = {"pf": "enp1s0", "num_vfs": 4, "drivers_autoprobe": False}
+    result = _numvfs.manage_vfs(fake.host(), params, writer=writer)
+    assert result["changed"] and writer.writes == []
+    assert any("4 existing VFs keep their driver binding" in w and "recreate=true" in w for w in result["warnings"])
+
+
+def test_recreate_rebuilds_vfs_and_is_guarded(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    fake.bind_vfio(fake.vf_address(PF1, 2))
+    params = {"pf": "enp1s0", "num_vfs": 4, "drivers_autoprobe": False, "recreate": True}
+    writer = FakeWriter(fake, vf_driver=False)
+    with pytest.raises(SriovError) as info:
+        _numvfs.manage_vfs(fake.host(), params, writer=writer, usage_loader=lambda h: (None, None))
+    assert "from 4 to 4" in info.value.msg and writer.writes == []
+    fake.bind(fake.vf_address(PF1, 2), "igbvf")
+    check = _numvfs.manage_vfs(fake.host(), params, check_mode=True, writer=writer)
+    assert check["actions"] == ["set sriov_drivers_autoprobe to 0",
+                                "write 0 to sriov_numvfs (remove 4 VFs, to create them again)",
+                                "write 4 to sriov_numvfs"]
+    result = _numvfs.manage_vfs(fake.host(), params, writer=writer)
+    assert result["changed"] and writer.writes == [0, 4]
+    assert not any("keep their driver" in w for w in result["warnings"])
+    again = _numvfs.manage_vfs(fake.host(), params, writer=writer)
+    assert not again["changed"] and writer.writes == [0, 4]

@@ -174,3 +174,23 @@ def test_write_atomic_mode(fake):
     assert fake.read(path) == "text\n"
     assert stat.S_IMODE(os.stat(full).st_mode) == 0o644
     assert os.listdir(os.path.dirname(full)) == ["82-x.rules"]
+
+
+@pytest.mark.parametrize("value, text", [(False, "0"), (True, "1")])
+def test_autoprobe_is_set_before_the_count(value, text):
+    rule = _udev.render_rule("0000:01:00.0", 4, drivers_autoprobe=value)
+    line = rule_line(rule)[0]
+    assert line.endswith('ATTR{device/sriov_drivers_autoprobe}="%s", ATTR{device/sriov_numvfs}="4"' % text)
+    _udev.validate_rule_text(rule)
+
+
+@pytest.mark.parametrize("line, needle", [
+    ('ACTION=="add", SUBSYSTEM=="net", KERNELS=="x", ATTR{device/sriov_numvfs}=="0", '
+     'ATTR{device/sriov_numvfs}="4", ATTR{device/sriov_drivers_autoprobe}="0"', "before sriov_numvfs"),
+    ('ACTION=="add", SUBSYSTEM=="net", KERNELS=="x", ATTR{device/sriov_numvfs}=="0", '
+     'ATTR{device/sriov_drivers_autoprobe}="2", ATTR{device/sriov_numvfs}="4"', "0 or 1"),
+])
+def test_autoprobe_in_rule_text_is_checked(line, needle):
+    with pytest.raises(SriovError) as info:
+        _udev.validate_rule_text(line + "\n")
+    assert needle in info.value.msg

@@ -184,3 +184,10 @@ def test_idle_pool_restarted_once_around_all_counts(env, monkeypatch):
     result = env(args)
     assert result["changed"] and numvfs(env.fake, PF1) == 6
     assert control.calls == [("stop", "passthrough"), ("start", "passthrough")]
+
+
+def test_autoprobe_persists_in_the_rule(env):
+    result = env({"pfs": [{"pf": "enp1s0", "num_vfs": 2, "drivers_autoprobe": False}]})
+    assert 'ATTR{device/sriov_drivers_autoprobe}="0", ATTR{device/sriov_numvfs}="2"' in env.fake.read(RULE1)
+    assert result["pfs"][0]["rule"]["rule"].endswith('ATTR{device/sriov_numvfs}="2"')
+    assert not env({"pfs": [{"pf": "enp1s0", "num_vfs": 2, "drivers_autoprobe": False}]})["changed"]
