@@ -22,7 +22,8 @@ POOL_XML = """<network>
   <name>e2e-idle-pool</name>
   <forward mode='hostdev' managed='yes'><pf dev='enp1s0'/></forward>
 </network>"""
-CLEANUP = (f"systemctl start libvirtd.service; {VIRSH} net-destroy e2e-idle-pool >/dev/null 2>&1; "
+START_LIBVIRTD = "systemctl start libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket libvirtd.service"
+CLEANUP = (f"{START_LIBVIRTD}; {VIRSH} net-destroy e2e-idle-pool >/dev/null 2>&1; "
            f"{VIRSH} net-undefine e2e-idle-pool >/dev/null 2>&1; echo 0 > {PF1_DEV}/sriov_numvfs; "
            "rm -f /root/e2e-idle-pool.xml")
 
@@ -39,7 +40,7 @@ PLAY_SCAN = f"""
         num_vfs: 2
       ignore_errors: true
     - name: start libvirtd
-      ansible.builtin.command: systemctl start libvirtd.service
+      ansible.builtin.command: {START_LIBVIRTD}
       changed_when: true
     - name: the same task with libvirtd up
       virt.sriov.sriov_vfs:
