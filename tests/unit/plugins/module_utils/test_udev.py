@@ -11,7 +11,6 @@ import pytest
 
 from ansible_collections.virt.sriov.plugins.module_utils import _udev
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
-from ansible_collections.virt.sriov.plugins.module_utils._sysfs import read_pf
 
 PF1 = "0000:01:00.0"
 NUMVFS_LINE = 'ACTION=="add", SUBSYSTEM=="net", KERNELS=="x", ATTR{device/sriov_numvfs}=="0", ATTR{device/sriov_numvfs}="4"\n'
