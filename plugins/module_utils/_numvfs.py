@@ -28,6 +28,7 @@ import time
 
 from ansible_collections.virt.sriov.plugins.module_utils._diff import ChangeTracker
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
+from ansible_collections.virt.sriov.plugins.module_utils._host import find_binary
 from ansible_collections.virt.sriov.plugins.module_utils._inventory import describe_pf
 from ansible_collections.virt.sriov.plugins.module_utils._libvirt import HAS_LIBVIRT, open_connection
 from ansible_collections.virt.sriov.plugins.module_utils._sysfs import (
@@ -97,11 +98,29 @@ class WriteResult(object):
         self.started = started
 
 
+def _kill_unstarted(proc, out_fd, grace=1.0):
+    """Kill a child that missed its start deadline. True when it provably never got to its
+    system call: it died from the signal without having printed its ``R``."""
+    try:
+        proc.kill()
+    except OSError:
+        pass
+    end = time.monotonic() + grace
+    while proc.poll() is None and time.monotonic() < end:
+        time.sleep(0.02)
+    if proc.poll() is None:
+        return False  # not dead: it may sit in the kernel already
+    ready, _w, _x = select.select([out_fd], [], [], 0)
+    return not (ready and os.read(out_fd, 1) == b"R")
+
+
 def run_child(program, args, timeout, start_timeout=START_TIMEOUT):
     """Run ``program`` in a child Python and wait at most ``timeout`` seconds once it is ready.
 
-    On timeout the child is abandoned (it may sit in the kernel in D state, where no signal
-    reaches it); the module's own process stays free to report.
+    A child that does not print its ``R`` within ``start_timeout`` is killed, and reported as
+    never started only when it died without having printed it. On a timeout after the start the
+    child is abandoned (it may sit in the kernel in D state, where no signal reaches it); the
+    module's own process stays free to report.
     """
     proc = subprocess.Popen(
         [sys.executable, "-I", "-S", "-c", program] + list(args),
@@ -116,7 +135,9 @@ def run_child(program, args, timeout, start_timeout=START_TIMEOUT):
     while True:
         remaining = start_deadline - time.monotonic()
         if remaining <= 0:
-            return WriteResult(timed_out=True, pid=proc.pid, started=False)
+            if _kill_unstarted(proc, out_fd):
+                return WriteResult(timed_out=True, pid=proc.pid, started=False)
+            return WriteResult(timed_out=True, pid=proc.pid)
         ready, _w, _x = select.select([out_fd], [], [], min(remaining, 0.5))
         if ready:
             os.read(out_fd, 1)  # the "R", or b"" when the child died early
@@ -176,8 +197,11 @@ class SubprocessWriter(object):
     """Write a value to a sysfs file from a child process, waiting at most ``timeout`` seconds
     once the child is ready (see run_child)."""
 
+    def __init__(self, start_timeout=START_TIMEOUT):
+        self.start_timeout = start_timeout
+
     def __call__(self, path, value, timeout):
-        return run_child(WRITER_PROGRAM, [path, value], timeout)
+        return run_child(WRITER_PROGRAM, [path, value], timeout, start_timeout=self.start_timeout)
 
 
 # --------------------------------------------------------------------------------- input values
@@ -270,8 +294,10 @@ def _admin_up(host, netdev):
 class NumvfsPlan(object):
     """What a run does for one PF. ``changes`` lists the actions, in order."""
 
-    def __init__(self, address, facts, before, target, autoprobe_before, autoprobe_after, link_up_needed):
+    def __init__(self, address, facts, before, target, autoprobe_before, autoprobe_after, link_up_needed,
+                 recreate=False):
         self.address = address
+        self.recreate = recreate
         self.facts = facts
         self.before = before
         self.target = target
@@ -280,8 +306,22 @@ class NumvfsPlan(object):
         self.link_up_needed = link_up_needed
 
     @property
+    def recreates(self):
+        """Only autoprobe changes while VFs exist, and ``recreate`` asks to rebuild them."""
+        return bool(self.recreate and self.autoprobe_change and self.before > 0 and self.before == self.target)
+
+    @property
     def count_change(self):
-        return self.before != self.target
+        return self.before != self.target or self.recreates
+
+    def autoprobe_warning(self):
+        """The sentence for an autoprobe change that leaves existing VFs as they are, or None."""
+        if not self.autoprobe_change or self.before == 0 or self.count_change:
+            return None
+        return ("sriov_drivers_autoprobe of PF %s changes to %d, which applies to VFs created "
+                "afterwards: its %d existing VFs keep their driver binding. Set recreate=true to "
+                "remove and create them again (guarded like any count change)."
+                % (self.label, int(self.autoprobe_after), self.before))
 
     @property
     def removes_vfs(self):
@@ -308,14 +348,15 @@ class NumvfsPlan(object):
             steps.append("bring PF link %s up" % self.facts["netdev"])
         if self.count_change:
             if self.before > 0:
-                steps.append("write 0 to sriov_numvfs (remove %d VFs)" % self.before)
+                steps.append("write 0 to sriov_numvfs (remove %d VFs%s)" % (
+                    self.before, ", to create them again" if self.recreates else ""))
             if self.target > 0:
                 steps.append("write %d to sriov_numvfs" % self.target)
         return steps
 
 
 def plan_numvfs(host, pf=None, pci_address=None, num_vfs=None, state="present",
-                drivers_autoprobe=None, link_up=True, reader=None):
+                drivers_autoprobe=None, link_up=True, reader=None, recreate=False):
     """Validate the request against the PF and return a NumvfsPlan (nothing is written)."""
     if state not in ("present", "absent"):
         raise SriovError("Invalid state %r: expected 'present' or 'absent'." % (state,))
@@ -348,60 +389,172 @@ def plan_numvfs(host, pf=None, pci_address=None, num_vfs=None, state="present",
     link_up_needed = bool(link_up and target > 0 and facts.get("netdev")
                           and not _admin_up(host, facts["netdev"]))
     return NumvfsPlan(address, facts, facts.get("numvfs") or 0, target, facts.get("drivers_autoprobe"),
-                      autoprobe_after, link_up_needed)
+                      autoprobe_after, link_up_needed, recreate=bool(recreate))
 
 
 # ---------------------------------------------------------------------------------------- usage
 def gather_usage(host, uri):
-    """Return (VfUsage or None, warning or None) from libvirt; never fails the run itself."""
+    """Scan libvirt once for VF users. Return (VfUsage, None), or (None, reason) when the scan
+    could not complete; the reason names why (bindings missing, daemon unreachable, an error
+    while listing). Never raises: the caller decides whether an incomplete scan may pass."""
     if not HAS_LIBVIRT:
-        return None, ("libvirt-python is not installed on the host: VF users in libvirt domains "
-                      "and networks could not be checked (VFs bound to vfio-pci or pci-stub are "
-                      "still detected from sysfs).")
+        return None, ("python3-libvirt (libvirt-python) is not installed on the host, so VF users "
+                      "in libvirt domains and networks cannot be checked")
     try:
         with open_connection(uri, read_only=True) as conn:
             return collect_vf_usage(conn, host), None
     except SriovError as exc:
-        return None, ("%s VF users in libvirt domains and networks could not be checked (VFs "
-                      "bound to vfio-pci or pci-stub are still detected from sysfs)." % exc.msg)
-    except Exception as exc:  # a libvirt error while listing must not hide the sysfs check
-        return None, ("Listing libvirt domains and networks failed (%s): VF users could only be "
-                      "checked in sysfs." % exc)
+        return None, "libvirt is unreachable (%s)" % exc.msg.rstrip(".")
+    except Exception as exc:  # pylint: disable=broad-except
+        return None, "the scan of libvirt domains and networks failed (%s)" % (
+            str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def find_vf_users(host, pf_address, usage=None):
-    """VFs of the PF that something uses: list of {index, pci_address, users[]}."""
+def check_scan_complete(plan, scan_error, force=False, what=None):
+    """Refuse a change that removes or renumbers VFs when the libvirt scan did not complete.
+
+    Without the scan, shut-off guests whose definition names a VF and active hostdev networks
+    are invisible; only sysfs (vfio-pci, pci-stub) is left. ``force`` lets the change through
+    with a warning (returned), otherwise SriovError names the reason.
+    """
+    if not scan_error or not plan.removes_vfs:
+        return []
+    what = what or "change the VF count of PF %s from %d to %d" % (plan.label, plan.before, plan.target)
+    if not force:
+        raise SriovError(
+            "Refusing to %s: the change removes every existing VF, and whether libvirt guests or "
+            "hostdev networks use them could not be checked: %s. Make libvirt reachable (start "
+            "libvirtd, install python3-libvirt) and run again, or set force=true to change the "
+            "count with only the sysfs check (VFs bound to vfio-pci or pci-stub)."
+            % (what, scan_error),
+            scan_error=scan_error,
+        )
+    return ["force=true: changing the VF count of PF %s without the libvirt check (%s); only VFs "
+            "bound to vfio-pci or pci-stub were looked for." % (plan.label, scan_error)]
+
+
+def find_vf_users(host, pf_address, usage=None, skip_networks=()):
+    """VFs of the PF that something uses: list of {index, pci_address, users[], running_guest}.
+
+    ``skip_networks``: idle hostdev networks that the run stops and starts again around the
+    change; they do not count as users."""
     busy = []
     for index, address in vf_addresses(host, pf_address).items():
         users = []
         driver = host.link_name(PCI_DEVICES, str(address), "driver")
         if driver in PASSTHROUGH_DRIVERS:
             users.append("bound to %s (assigned or being assigned to a guest)" % driver)
+        running = False
         if usage is not None:
-            users.extend(usage.holders(address))
+            users.extend(usage.holders(address, skip_networks=skip_networks))
+            running = usage.held_by_running_guest(address)
         if users:
-            busy.append({"index": index, "pci_address": str(address), "users": users})
+            busy.append({"index": index, "pci_address": str(address), "users": users,
+                         "running_guest": running})
     return busy
+
+
+def idle_networks(host, pf_address, usage):
+    """Names of the active hostdev networks without connections that include a VF of the PF."""
+    if usage is None:
+        return []
+    names = []
+    for address in vf_addresses(host, pf_address).values():
+        for name in usage.idle_networks_of(address):
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def _busy_text(busy):
+    return " | ".join("VF %d (%s): %s" % (b["index"], b["pci_address"], "; ".join(b["users"])) for b in busy)
 
 
 def check_removal_allowed(host, plan, usage=None, force=False):
-    """Refuse a change that removes VFs in use, naming each VF and its user, unless ``force``.
+    """Refuse a change that removes VFs in use, naming each VF and its user.
 
-    Returns the list of busy VFs (empty when none, or when forced).
+    Returns (busy VFs let through by ``force``, idle networks to restart around the change).
+    A VF held by a running guest is refused even with ``force``: the write of 0 would block in
+    the kernel until the guest releases it, possibly forever. Active hostdev networks without
+    connections are not users: the caller stops them before the change and starts them after,
+    which refreshes their VF list.
     """
     if not plan.removes_vfs:
-        return []
-    busy = find_vf_users(host, plan.address, usage)
-    if busy and not force:
-        parts = ["VF %d (%s): %s" % (b["index"], b["pci_address"], "; ".join(b["users"])) for b in busy]
+        return [], []
+    restart = idle_networks(host, plan.address, usage)
+    busy = find_vf_users(host, plan.address, usage, skip_networks=restart)
+    running = [b for b in busy if b["running_guest"]]
+    if running:
         raise SriovError(
             "Refusing to change the VF count of PF %s from %d to %d: the change removes every "
-            "existing VF and these are in use: %s. Detach them from their guests (and stop or "
-            "remove the hostdev networks that hold them), or set force=true; a removal under a "
-            "running guest can hang in the kernel." % (plan.label, plan.before, plan.target, " | ".join(parts)),
+            "existing VF and running guests hold these: %s. Removing a VF under a running guest "
+            "blocks in the kernel until the guest releases it, so force=true does not override "
+            "this. Detach the VFs from the guests (or shut the guests down) first."
+            % (plan.label, plan.before, plan.target, _busy_text(running)),
             vfs_in_use=busy,
         )
-    return busy
+    if busy and not force:
+        raise SriovError(
+            "Refusing to change the VF count of PF %s from %d to %d: the change removes every "
+            "existing VF and these are in use: %s. Detach them from their guests (and remove them "
+            "from the definitions of shut-off guests), or set force=true if none of them is held "
+            "by a running program." % (plan.label, plan.before, plan.target, _busy_text(busy)),
+            vfs_in_use=busy,
+        )
+    return busy, restart
+
+
+def libvirt_network_control(uri):
+    """A callable ``control(name, action)`` that stops (``destroy``) or starts (``create``) a
+    libvirt network through a read-write connection; failures raise SriovError."""
+    def control(name, action):
+        with open_connection(uri) as conn:
+            try:
+                network = conn.networkLookupByName(name)
+                if action == "stop":
+                    network.destroy()
+                else:
+                    network.create()
+            except Exception as exc:  # pylint: disable=broad-except
+                raise SriovError("Cannot %s the hostdev network %s: %s" % (action, name, exc), network=name)
+    return control
+
+
+def network_actions(networks, actions):
+    """The plan's actions with the stop and start of the restarted networks around them."""
+    return (["stop hostdev network %s (no guest uses it)" % name for name in networks] + list(actions)
+            + ["start hostdev network %s (its VF list refreshed)" % name for name in networks])
+
+
+def restart_around(networks, control, work):
+    """Stop ``networks``, run ``work()``, start them again, also when ``work`` failed.
+
+    A network that does not start again is reported with libvirt's error, next to the error of
+    ``work`` if there was one."""
+    stopped = []
+    failure = None
+    try:
+        for name in networks:
+            control(name, "stop")
+            stopped.append(name)
+        result = work()
+    except SriovError as exc:
+        failure = exc
+        result = None
+    start_errors = []
+    for name in stopped:
+        try:
+            control(name, "start")
+        except SriovError as exc:
+            start_errors.append(exc.msg)
+    if start_errors:
+        text = "Restarting hostdev network(s) after the VF count change failed: %s" % " | ".join(start_errors)
+        if failure is not None:
+            text = "%s Also: %s" % (failure.msg.rstrip("."), text)
+        raise SriovError(text, networks_down=stopped)
+    if failure is not None:
+        raise failure
+    return result
 
 
 # ---------------------------------------------------------------------------------------- apply
@@ -418,24 +571,64 @@ class _Deadline(object):
         return self._clock() >= self._end
 
 
-def _bounded_write(host, plan, value, writer, deadline):
+# How long reading sriov_numvfs back after a stuck write may take (it blocks while the write
+# holds the device lock).
+READBACK_TIMEOUT = 5
+
+
+def _vfio_vfs(host, address):
+    """Indexes of the PF's VFs bound to a passthrough driver (vfio-pci, pci-stub)."""
+    return [index for index, vf in vf_addresses(host, address).items()
+            if host.link_name(PCI_DEVICES, str(vf), "driver") in PASSTHROUGH_DRIVERS]
+
+
+def _pf_holds_now(host, plan, reader):
+    """What the PF holds now, for a message: read back in a child with a short bound."""
+    text = reader(host.path(PCI_DEVICES, str(plan.address), "sriov_numvfs"), READBACK_TIMEOUT)
+    if text is TIMED_OUT:
+        return ("reading its sriov_numvfs back did not answer within %d s either (the kernel "
+                "still holds the device lock)" % READBACK_TIMEOUT)
+    if text is None or not text.strip().isdigit():
+        return "its sriov_numvfs could not be read back"
+    return "sriov_numvfs reads %s now" % text.strip()
+
+
+def _bounded_write(host, plan, value, writer, seconds, reader=None):
+    """Write ``value`` to the PF's sriov_numvfs in a child, bounded by ``seconds`` (its own
+    deadline). On a timeout the message says which write stalled and what the PF holds now, and
+    blames a guest only for the write of 0 with VFs bound to vfio-pci/pci-stub."""
+    reader = reader or read_bounded
+    vfio = _vfio_vfs(host, plan.address) if value == 0 else []
     path = host.path(PCI_DEVICES, str(plan.address), "sriov_numvfs")
-    result = writer(path, "%d\n" % value, deadline.remaining())
+    result = writer(path, "%d\n" % value, seconds)
     if result.timed_out and not result.started:
         raise SriovError(
-            "The helper process that writes sriov_numvfs of PF %s did not start within %d s (is "
-            "the host overloaded?). Nothing was written." % (plan.label, START_TIMEOUT),
+            "The helper process that writes %d to sriov_numvfs of PF %s did not start within %d "
+            "s (is the host overloaded?) and was killed before its write. Nothing was written."
+            % (value, plan.label, START_TIMEOUT),
         )
     if result.timed_out:
+        now = _pf_holds_now(host, plan, reader)
+        if value == 0 and vfio:
+            why = ("the write of 0 (removing the %d VFs) is stuck in the kernel: VF(s) %s are "
+                   "bound to vfio-pci/pci-stub, and the kernel waits until the guest that holds "
+                   "them releases the device. It completes when the guest is shut down (or virsh "
+                   "destroy); until then reading sriov_numvfs blocks and the host logs hung-task "
+                   "warnings" % (plan.before, ", ".join(str(i) for i in vfio)))
+        elif value == 0:
+            why = ("the write of 0 (removing the %d VFs) is stuck in the kernel or the driver; no "
+                   "VF was bound to vfio-pci, so look at the driver %s in the kernel log (dmesg)"
+                   % (plan.before, plan.facts.get("driver")))
+        else:
+            why = ("the write of %d (creating the VFs) did not finish: the driver %s is slow or "
+                   "stuck creating VFs (firmware, resources); see the kernel log (dmesg)"
+                   % (value, plan.facts.get("driver")))
         raise SriovError(
-            "Writing %d to sriov_numvfs of PF %s did not return within %d s: the write is stuck "
-            "in the kernel, most likely because a guest still holds one of its VFs through "
-            "vfio-pci. The writer process (pid %s) was left behind: it completes when the guest "
-            "releases the device (shut the guest down, or virsh destroy it), and the PF then has "
-            "0 VFs; until then reading sriov_numvfs blocks and the host logs hung-task warnings. "
-            "Run again afterwards to create the VFs."
-            % (value, plan.label, deadline.seconds, result.pid),
+            "Writing %d to sriov_numvfs of PF %s did not return within %d s: %s. The writer "
+            "process (pid %s) was left behind; %s. Run again once it has finished."
+            % (value, plan.label, seconds, why, result.pid, now),
             stuck_pid=result.pid,
+            stalled_write=value,
         )
     if not result.ok:
         raise SriovError(explain_errno(result.errno, result.message, plan.facts, value),
@@ -447,10 +640,9 @@ def _settle(host, deadline):
     seconds = int(deadline.remaining())
     if seconds < 1:
         return
-    for directory in ("/usr/bin", "/bin", "/usr/sbin", "/sbin"):
-        if host.exists(directory, "udevadm"):
-            host.run(["udevadm", "settle", "--timeout=%d" % seconds], check=False)
-            return
+    udevadm = find_binary(host, ["udevadm"])
+    if udevadm is not None:
+        host.run([udevadm, "settle", "--timeout=%d" % seconds], check=False)
 
 
 def _vfs_ready(host, address, target, autoprobe):
@@ -498,10 +690,13 @@ def wait_for_vfs(host, plan, deadline, sleep=time.sleep):
     return warnings
 
 
-def apply_numvfs(host, plan, writer=None, timeout=DEFAULT_TIMEOUT, clock=time.monotonic, sleep=time.sleep):
-    """Carry out a plan (the caller has already checked usage). Returns a list of warnings."""
+def apply_numvfs(host, plan, writer=None, timeout=DEFAULT_TIMEOUT, clock=time.monotonic, sleep=time.sleep,
+                 reader=None):
+    """Carry out a plan (the caller has already checked usage). Returns a list of warnings.
+
+    The write of 0, the write of N and the wait for the VFs (udev settle, links, netdevs) each
+    get ``timeout`` seconds of their own."""
     writer = writer or SubprocessWriter()
-    deadline = _Deadline(timeout, clock)
     warnings = []
     if plan.autoprobe_change:
         path = host.path(PCI_DEVICES, str(plan.address), "sriov_drivers_autoprobe")
@@ -514,10 +709,10 @@ def apply_numvfs(host, plan, writer=None, timeout=DEFAULT_TIMEOUT, clock=time.mo
         host.run(["ip", "link", "set", "dev", plan.facts["netdev"], "up"])
     if plan.count_change:
         if plan.before > 0:
-            _bounded_write(host, plan, 0, writer, deadline)
+            _bounded_write(host, plan, 0, writer, timeout, reader=reader)
         if plan.target > 0:
-            _bounded_write(host, plan, plan.target, writer, deadline)
-            warnings.extend(wait_for_vfs(host, plan, deadline, sleep=sleep))
+            _bounded_write(host, plan, plan.target, writer, timeout, reader=reader)
+            warnings.extend(wait_for_vfs(host, plan, _Deadline(timeout, clock), sleep=sleep))
     return warnings
 
 
@@ -527,7 +722,7 @@ def describe(host, address, usage=None, warnings=None):
 
 
 def manage_vfs(host, params, check_mode=False, writer=None, usage_loader=None, clock=time.monotonic,
-               sleep=time.sleep, reader=None):
+               sleep=time.sleep, reader=None, network_control=None):
     """Everything sriov_vfs does. ``params``: the module's parameters. Returns the result dict."""
     timeout = params.get("timeout", DEFAULT_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
@@ -541,14 +736,15 @@ def manage_vfs(host, params, check_mode=False, writer=None, usage_loader=None, c
         drivers_autoprobe=params.get("drivers_autoprobe"),
         link_up=params.get("link_up", True),
         reader=reader,
+        recreate=params.get("recreate", False),
     )
-    usage, usage_warning = (usage_loader(host) if usage_loader else (None, None))
+    usage, scan_error = (usage_loader(host) if usage_loader else (None, None))
     warnings = []
     busy = []
+    restart = []
     if plan.removes_vfs:
-        if usage_warning:
-            warnings.append(usage_warning)
-        busy = check_removal_allowed(host, plan, usage, force=params.get("force", False))
+        warnings.extend(check_scan_complete(plan, scan_error, force=params.get("force", False)))
+        busy, restart = check_removal_allowed(host, plan, usage, force=params.get("force", False))
         if busy:
             warnings.append("force=true: removing VFs that are in use: %s" % ", ".join(
                 "VF %d (%s)" % (b["index"], b["pci_address"]) for b in busy))
@@ -558,8 +754,18 @@ def manage_vfs(host, params, check_mode=False, writer=None, usage_loader=None, c
         tracker.add("drivers_autoprobe", plan.autoprobe_before, plan.autoprobe_after)
     if plan.link_up_needed:
         tracker.add("link", "down", "up")
+    if restart:
+        tracker.add("restarted_networks", [], restart)
+    if plan.recreates:
+        tracker.add("vfs_recreated", False, True)
+    if plan.autoprobe_warning():
+        warnings.append(plan.autoprobe_warning())
     if plan.changed and not check_mode:
-        warnings.extend(apply_numvfs(host, plan, writer=writer, timeout=timeout, clock=clock, sleep=sleep))
+        def work():
+            return apply_numvfs(host, plan, writer=writer, timeout=timeout, clock=clock, sleep=sleep,
+                                reader=reader)
+
+        warnings.extend(restart_around(restart, network_control, work) if restart else work())
         if plan.count_change and usage is not None:
             # The VF addresses changed: rescan so used_by/networks describe the new VFs.
             usage, _ignored = usage_loader(host)
@@ -570,8 +776,9 @@ def manage_vfs(host, params, check_mode=False, writer=None, usage_loader=None, c
         "vfs": pf_data.get("vfs", []),
         "numvfs_before": plan.before,
         "numvfs_after": plan.target if check_mode else pf_data.get("numvfs"),
-        "actions": plan.actions(),
+        "actions": network_actions(restart, plan.actions()),
         "vfs_in_use": busy,
+        "restarted_networks": restart,
         "warnings": warnings,
         "diff": tracker.diff(),
     }
@@ -585,9 +792,14 @@ __all__ = [
     "apply_numvfs",
     "check_numvfs_answers",
     "check_removal_allowed",
+    "check_scan_complete",
     "describe",
     "explain_errno",
     "find_vf_users",
+    "idle_networks",
+    "libvirt_network_control",
+    "network_actions",
+    "restart_around",
     "gather_usage",
     "manage_vfs",
     "parse_num_vfs",

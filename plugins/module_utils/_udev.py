@@ -25,7 +25,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import fnmatch
 import os
 import re
 import shutil
@@ -42,26 +41,20 @@ from ansible_collections.virt.sriov.plugins.module_utils._numvfs import (
 )
 from ansible_collections.virt.sriov.plugins.module_utils._pci import parse_pci_address
 from ansible_collections.virt.sriov.plugins.module_utils._sysfs import read_pf, resolve_pf
+from ansible_collections.virt.sriov.plugins.module_utils._vf_count_owners import find_other_owners
 
 DEFAULT_DIR = "/etc/udev/rules.d"
 # Directories a rule file may be written to (``path`` is restricted to these).
 ALLOWED_DIRS = ("/etc/udev/rules.d", "/run/udev/rules.d")
-# Every directory udev reads rules from (for finding other owners of a VF count).
-RULES_DIRS = ("/etc/udev/rules.d", "/run/udev/rules.d", "/usr/local/lib/udev/rules.d",
-              "/usr/lib/udev/rules.d", "/lib/udev/rules.d")
 # 82: after 80-net-setup-link.rules, which sets ENV{ID_NET_DRIVER} used by match=driver.
 FILE_PREFIX = "82-virt-sriov-numvfs-"
 MATCHES = ("pci_address", "mac", "driver")
 MARKER = "# Managed by Ansible (virt.sriov.sriov_udev_rule). Changes to this file are overwritten."
 
-NM_DIRS = ("/etc/NetworkManager/system-connections", "/run/NetworkManager/system-connections",
-           "/usr/lib/NetworkManager/system-connections")
-LINK_DIRS = ("/etc/systemd/network", "/run/systemd/network", "/usr/local/lib/systemd/network",
-             "/usr/lib/systemd/network", "/lib/systemd/network")
 LINK_UP_ARGS = "link set dev $name up"
-
-MODPROBE_DIRS = ("/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d",
-                 "/usr/lib/modprobe.d", "/lib/modprobe.d")
+# udev renames network interfaces in this file; a rule file that sorts before it sees the
+# kernel's name in $name and no ENV{ID_NET_DRIVER}.
+NET_SETUP_LINK = "80-net-setup-link.rules"
 
 _MAC_RE = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$")
 _DRIVER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
@@ -76,11 +69,11 @@ _ALLOWED_ITEMS = {
     "ATTR{address}": ("==",),
     "ENV{ID_NET_DRIVER}": ("==",),
     "ATTR{device/sriov_numvfs}": ("==", "="),
+    "ATTR{device/sriov_drivers_autoprobe}": ("=",),
     "RUN": ("+=",),
 }
 _SELECTORS = ("KERNELS", "ATTR{address}", "ENV{ID_NET_DRIVER}")
 _RUN_LINK_UP_RE = re.compile(r"^(?:/[A-Za-z0-9_.-]+)+/ip %s$" % re.escape(LINK_UP_ARGS))
-_NUMVFS_ASSIGN_RE = re.compile(r"sriov_numvfs\}\s*=[^=]")
 
 
 # ------------------------------------------------------------------------------------- tokens
@@ -122,10 +115,13 @@ def default_rule_path(address):
 
 
 # ------------------------------------------------------------------------------------ rendering
-def render_rule(address, num_vfs, match="pci_address", mac=None, driver=None, ip_path=None):
+def render_rule(address, num_vfs, match="pci_address", mac=None, driver=None, ip_path=None,
+                drivers_autoprobe=None):
     """The rule file's text, built only from validated tokens.
 
     With ``ip_path`` (the absolute path of ``ip``) a second rule line brings the PF's link up.
+    With ``drivers_autoprobe`` (True/False) the count line sets ``sriov_drivers_autoprobe``
+    first: udev assigns the ATTRs of one line in order, so the VFs are created with it.
     """
     address = parse_pci_address(address)
     if isinstance(num_vfs, bool) or not isinstance(num_vfs, int) or num_vfs < 1:
@@ -142,13 +138,19 @@ def render_rule(address, num_vfs, match="pci_address", mac=None, driver=None, ip
         about = "EVERY port driven by %s (written for PF %s)" % (driver, address)
     else:
         raise SriovError("Invalid match %r: expected one of %s." % (match, ", ".join(MATCHES)))
+    autoprobe = ""
+    if drivers_autoprobe is not None:
+        autoprobe = 'ATTR{device/sriov_drivers_autoprobe}="%d", ' % int(bool(drivers_autoprobe))
     lines = [
         MARKER,
         "# Creates %d SR-IOV VFs on %s when its network interface appears at boot." % (num_vfs, about),
         '# The ATTR{device/sriov_numvfs}=="0" guard keeps a re-trigger from failing with EBUSY.',
-        'ACTION=="add", SUBSYSTEM=="net", %s, ATTR{device/sriov_numvfs}=="0", '
-        'ATTR{device/sriov_numvfs}="%d"' % (selector, num_vfs),
     ]
+    if autoprobe:
+        lines.append("# sriov_drivers_autoprobe is set first (udev assigns in order): the new VFs %s."
+                     % ("get their host driver" if drivers_autoprobe else "get no host driver"))
+    lines.append('ACTION=="add", SUBSYSTEM=="net", %s, ATTR{device/sriov_numvfs}=="0", '
+                 '%sATTR{device/sriov_numvfs}="%d"' % (selector, autoprobe, num_vfs))
     if ip_path is not None:
         run_value = "%s %s" % (ip_path, LINK_UP_ARGS)
         if not _RUN_LINK_UP_RE.match(run_value):
@@ -211,6 +213,15 @@ def _check_numvfs_line(items):
         raise SriovError('Invalid udev rule text: the guard must be ATTR{device/sriov_numvfs}=="0".')
     if not values[("ATTR{device/sriov_numvfs}", "=")].isdigit():
         raise SriovError("Invalid udev rule text: the VF count must be an integer.")
+    autoprobe = ("ATTR{device/sriov_drivers_autoprobe}", "=")
+    if keys.count(autoprobe) > 1:
+        raise SriovError("Invalid udev rule text: at most one ATTR{device/sriov_drivers_autoprobe} item.")
+    if autoprobe in keys:
+        if values[autoprobe] not in ("0", "1"):
+            raise SriovError("Invalid udev rule text: sriov_drivers_autoprobe must be 0 or 1.")
+        if keys.index(autoprobe) > keys.index(("ATTR{device/sriov_numvfs}", "=")):
+            raise SriovError("Invalid udev rule text: sriov_drivers_autoprobe must be set before "
+                             "sriov_numvfs (it applies to VFs created afterwards).")
     return selector
 
 
@@ -260,17 +271,11 @@ def link_up_line(text):
     return rule_lines[1] if len(rule_lines) == 2 else None
 
 
-def _udevadm_path(host):
-    for directory in ("/usr/bin", "/bin", "/usr/sbin", "/sbin"):
-        if host.exists(directory, "udevadm"):
-            return "udevadm"
-    return None
-
-
 def udevadm_version(host):
-    if _udevadm_path(host) is None:
+    udevadm = find_binary(host, ["udevadm"])
+    if udevadm is None:
         return None
-    rc, out, _err = host.run(["udevadm", "--version"], check=False)
+    rc, out, _err = host.run([udevadm, "--version"], check=False)
     found = re.match(r"\s*(\d+)", out or "")
     return int(found.group(1)) if rc == 0 and found else None
 
@@ -285,7 +290,8 @@ def udevadm_verify(host, text):
         path = os.path.join(tmpdir, "90-virt-sriov-check.rules")
         with open(path, "w") as handle:
             handle.write(text)
-        rc, out, err = host.run(["udevadm", "verify", "--resolve-names=never", path], check=False)
+        rc, out, err = host.run([find_binary(host, ["udevadm"]), "verify", "--resolve-names=never", path],
+                                check=False)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     if rc != 0:
@@ -294,196 +300,92 @@ def udevadm_verify(host, text):
     return True
 
 
-# ------------------------------------------------------------------------------- other owners
-def _read_text(host, path):
-    try:
-        with open(host.path(path), "r") as handle:
-            return handle.read()
-    except (IOError, OSError, UnicodeDecodeError):
-        return None
+class RulePlan(object):
+    """What a run does to one PF's rule file: ``current`` and ``desired`` texts (None = absent)."""
+
+    def __init__(self, path, address, current, desired, mode_wrong=False, num_vfs=None,
+                 match="pci_address", explicit_path=False, warnings=None, other_owners=None):
+        self.path = path
+        self.address = address
+        self.current = current
+        self.desired = desired
+        self.mode_wrong = mode_wrong
+        self.num_vfs = num_vfs
+        self.match = match
+        self.explicit_path = explicit_path
+        self.warnings = list(warnings or [])
+        self.other_owners = list(other_owners or [])
+
+    @property
+    def changed(self):
+        return self.current != self.desired or self.mode_wrong
 
 
-def _files(host, directories, suffix):
-    """(path, text) of the files with ``suffix`` in the directories, first directory wins per name."""
-    seen = set()
-    for directory in directories:
-        for name in host.listdir(directory):
-            if not name.endswith(suffix) or name in seen:
-                continue
-            seen.add(name)
-            path = "%s/%s" % (directory, name)
-            text = _read_text(host, path)
-            if text is not None:
-                yield path, text
+def _read_current(host, path):
+    full = host.path(path)
+    if os.path.isdir(full):
+        raise SriovError("Invalid path %r: it is a directory." % path)
+    current = host.read_text(path)
+    mode = (os.stat(full).st_mode & 0o7777) if current is not None else None
+    return current, mode
 
 
-def _glob_any(patterns, values):
-    values = [v for v in values if v]
-    return any(fnmatch.fnmatchcase(v, p) for p in patterns for v in values)
+def _match_tokens(match, facts):
+    """(mac, driver) for the rule's selector, and warnings, from the PF's facts."""
+    mac = driver = None
+    warnings = []
+    if match == "mac":
+        if not facts.get("mac"):
+            raise SriovError("match=mac needs the PF's MAC address, but PF %s has no network "
+                             "interface." % pf_label(facts))
+        mac = validate_mac(facts["mac"])
+    elif match == "driver":
+        if not facts.get("driver"):
+            raise SriovError("match=driver needs the PF's driver, but no driver is bound to "
+                             "PF %s." % pf_label(facts))
+        driver = validate_driver(facts["driver"])
+        warnings.append(
+            "match=driver: the rule ENV{ID_NET_DRIVER}==\"%s\" applies to EVERY port driven "
+            "by %s on this host, not only PF %s; prefer match=pci_address."
+            % (driver, driver, pf_label(facts)))
+    return mac, driver, warnings
 
 
-def _rule_targets_pf(line, facts):
-    """False when a line that sets sriov_numvfs clearly names another device, else True."""
-    try:
-        items = parse_rule_line(line)
-    except SriovError:
-        items = [(m.group(1), m.group(2), m.group(3)) for m in re.finditer(
-            r'([A-Z_]+(?:\{[^}]*\})?)\s*(==|!=)\s*"([^"]*)"', line)]
-    netdevs = facts.get("netdevs") or []
-    candidates = {
-        "KERNELS": [facts["pci_address"]] + netdevs,
-        "KERNEL": netdevs,
-        "NAME": netdevs,
-        "ENV{INTERFACE}": netdevs,
-        "ATTR{address}": [(facts.get("mac") or "").lower()],
-        "ENV{ID_NET_DRIVER}": [facts.get("driver")],
-        "DRIVERS": [facts.get("driver")],
-    }
-    for key, op, value in items:
-        if op != "==" or key not in candidates:
-            continue
-        if not _glob_any(value.split("|"), candidates[key]):
-            return False
-    return True
-
-
-def other_rule_owners(host, facts, own_path):
-    found = []
-    for path, text in _files(host, RULES_DIRS, ".rules"):
-        if path == own_path or os.path.basename(path) == os.path.basename(own_path):
-            continue
-        for number, line in enumerate(text.splitlines(), 1):
-            if line.lstrip().startswith("#") or not _NUMVFS_ASSIGN_RE.search(line):
-                continue
-            if _rule_targets_pf(line, facts):
-                found.append("udev rule %s:%d also sets sriov_numvfs for this PF" % (path, number))
-    return found
-
-
-def _ini_sections(text):
-    sections = {}
-    current = None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line[0] in "#;":
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            current = sections.setdefault(line[1:-1].strip().lower(), {})
-            continue
-        if current is not None and "=" in line:
-            key, _sep, value = line.partition("=")
-            current.setdefault(key.strip(), []).append(value.strip())
-    return sections
-
-
-def other_nm_owners(host, facts):
-    found = []
-    mac = (facts.get("mac") or "").lower()
-    for path, text in _files(host, NM_DIRS, ".nmconnection"):
-        sections = _ini_sections(text)
-        total = (sections.get("sriov", {}).get("total-vfs") or [None])[0]
-        if total is None:
-            continue
-        names = sections.get("connection", {}).get("interface-name") or []
-        macs = [m.lower() for m in sections.get("ethernet", {}).get("mac-address") or []]
-        if names and facts.get("netdev") not in names:
-            continue
-        if macs and mac not in macs:
-            continue
-        found.append("NetworkManager connection %s sets sriov.total-vfs=%s (NetworkManager resets "
-                     "the count when the connection goes down)" % (path, total))
-    return found
-
-
-def other_link_owners(host, facts):
-    found = []
-    values = {
-        "OriginalName": facts.get("netdevs") or [],
-        "MACAddress": [(facts.get("mac") or "").lower()],
-        "PermanentMACAddress": [(facts.get("mac") or "").lower()],
-        "Path": ["pci-%s" % facts["pci_address"]],
-        "Driver": [facts.get("driver")],
-    }
-    for path, text in _files(host, LINK_DIRS, ".link"):
-        sections = _ini_sections(text)
-        vfs = (sections.get("sr-iov", {}).get("SR-IOVVirtualFunctions")
-               or sections.get("link", {}).get("SR-IOVVirtualFunctions"))
-        if not vfs:
-            continue
-        match = sections.get("match", {})
-        applies = True
-        for key, wanted in values.items():
-            for entry in match.get(key, []):
-                patterns = [p.lower() if "MAC" in key else p for p in entry.split()]
-                if patterns and not _glob_any(patterns, wanted):
-                    applies = False
-        if applies:
-            found.append("systemd link file %s sets SR-IOVVirtualFunctions=%s" % (path, vfs[-1]))
-    return found
-
-
-def other_modparam_owners(host, facts):
-    found = []
-    driver = facts.get("driver")
-    if not driver or not _DRIVER_RE.match(driver):
-        return found
-    value = host.read("/sys/module", driver.replace("-", "_"), "parameters", "max_vfs")
-    if value and value.strip("0, ") != "":
-        found.append("module parameter %s max_vfs=%s is set (legacy way to create VFs)" % (driver, value))
-    pattern = re.compile(r"^\s*options\s+%s\s+.*\bmax_vfs\s*=" % re.escape(driver).replace("_", "[_-]"))
-    for path, text in _files(host, MODPROBE_DIRS, ".conf"):
-        for number, line in enumerate(text.splitlines(), 1):
-            if pattern.match(line):
-                found.append("%s:%d sets max_vfs for %s" % (path, number, driver))
-    return found
-
-
-def find_other_owners(host, facts, own_path):
-    """Everything else that may also set this PF's VF count, as human sentences."""
-    return (other_rule_owners(host, facts, own_path) + other_nm_owners(host, facts)
-            + other_link_owners(host, facts) + other_modparam_owners(host, facts))
-
-
-def manage_rule(host, params, check_mode=False):
-    """Everything sriov_udev_rule does. Returns the result dict (with warnings and diff)."""
+def plan_rule(host, params, facts=None, num_vfs=None):
+    """Validate the request and compute the rule file's current and desired text (nothing is
+    written). ``facts``/``num_vfs``: the PF's facts and resolved count when the caller has read
+    them already (sriov_vfs); otherwise they are read here."""
     state = params.get("state", "present")
     match = params.get("match", "pci_address")
     link_up = bool(params.get("link_up"))
     if match not in MATCHES:
         raise SriovError("Invalid match %r: expected one of %s." % (match, ", ".join(MATCHES)))
-    path = params.get("path")
-    if path is not None:
-        path = validate_rule_path(path)
+    if state not in ("present", "absent"):
+        raise SriovError("Invalid state %r: expected 'present' or 'absent'." % (state,))
+    explicit = params.get("path") is not None
+    path = validate_rule_path(params["path"]) if explicit else None
     warnings = []
-    facts = None
     desired = None
-    num_vfs = None
+    address = None
     if state == "present":
-        if params.get("num_vfs") is None:
-            raise SriovError("num_vfs is required with state=present: an integer >= 1 or 'max'.")
-        wanted = parse_num_vfs(params["num_vfs"])
-        address = resolve_pf(host, pf=params.get("pf"), pci_address=params.get("pci_address"))
-        check_numvfs_answers(host, address, str(address))
-        facts = read_pf(host, address)
-        num_vfs = resolve_count(wanted, facts)
+        if facts is None:
+            if params.get("num_vfs") is None:
+                raise SriovError("num_vfs is required with state=present: an integer >= 1 or 'max'.")
+            wanted = parse_num_vfs(params["num_vfs"])
+            address = resolve_pf(host, pf=params.get("pf"), pci_address=params.get("pci_address"))
+            check_numvfs_answers(host, address, str(address))
+            facts = read_pf(host, address)
+            num_vfs = resolve_count(wanted, facts)
+        else:
+            address = parse_pci_address(facts["pci_address"])
         if num_vfs == 0:
             raise SriovError("A udev rule for 0 VFs of PF %s does nothing: use state=absent to "
                              "remove the rule." % pf_label(facts))
-        mac = driver = None
-        if match == "mac":
-            if not facts.get("mac"):
-                raise SriovError("match=mac needs the PF's MAC address, but PF %s has no network "
-                                 "interface." % pf_label(facts))
-            mac = validate_mac(facts["mac"])
-        elif match == "driver":
-            if not facts.get("driver"):
-                raise SriovError("match=driver needs the PF's driver, but no driver is bound to "
-                                 "PF %s." % pf_label(facts))
-            driver = validate_driver(facts["driver"])
-            warnings.append(
-                "match=driver: the rule ENV{ID_NET_DRIVER}==\"%s\" applies to EVERY port driven "
-                "by %s on this host, not only PF %s; prefer match=pci_address."
-                % (driver, driver, pf_label(facts)))
+        if params.get("drivers_autoprobe") is not None and facts.get("drivers_autoprobe") is None:
+            raise SriovError("PF %s has no sriov_drivers_autoprobe attribute (kernel too old?): omit "
+                             "drivers_autoprobe." % pf_label(facts))
+        mac, driver, match_warnings = _match_tokens(match, facts)
+        warnings.extend(match_warnings)
         ip_path = None
         if link_up:
             ip_path = find_binary(host, ["ip"])
@@ -494,78 +396,120 @@ def manage_rule(host, params, check_mode=False):
                 warnings.append("match=driver with link_up: the rule brings up EVERY port driven "
                                 "by %s on this host." % driver)
         path = path or default_rule_path(address)
-        desired = render_rule(address, num_vfs, match=match, mac=mac, driver=driver, ip_path=ip_path)
-        if match == "driver" and os.path.basename(path) < "80-net-setup-link.rules":
-            warnings.append("The rule file %s sorts before 80-net-setup-link.rules, which sets "
-                            "ENV{ID_NET_DRIVER}: the driver match may never fire." % path)
-    elif state == "absent":
-        if path is None:
-            if params.get("pci_address") is not None:
-                address = parse_pci_address(params["pci_address"])
-            else:
-                address = resolve_pf(host, pf=params.get("pf"), pci_address=None)
-            path = default_rule_path(address)
-        else:
-            address = None
-            if params.get("pci_address") is not None:
-                address = parse_pci_address(params["pci_address"])
+        desired = render_rule(address, num_vfs, match=match, mac=mac, driver=driver, ip_path=ip_path,
+                              drivers_autoprobe=params.get("drivers_autoprobe"))
+        early = os.path.basename(path) < NET_SETUP_LINK
+        if match == "driver" and early:
+            warnings.append("The rule file %s sorts before %s, which sets ENV{ID_NET_DRIVER}: the "
+                            "driver match may never fire." % (path, NET_SETUP_LINK))
+        if ip_path is not None and early:
+            warnings.append("The rule file %s sorts before %s, which renames network interfaces: "
+                            "its link line's $name may still be the kernel's name of the PF. Use "
+                            "a file name that sorts after it (the default starts with 82-)."
+                            % (path, NET_SETUP_LINK))
     else:
-        raise SriovError("Invalid state %r: expected 'present' or 'absent'." % (state,))
+        num_vfs = None
+        if params.get("pci_address") is not None:
+            address = parse_pci_address(params["pci_address"])
+        elif path is None:
+            address = resolve_pf(host, pf=params.get("pf"), pci_address=None)
+        path = path or default_rule_path(address)
+    current, mode = _read_current(host, path)
+    other = find_other_owners(host, facts, path) if state == "present" else []
+    warnings.extend("Another owner of the VF count of PF %s: %s." % (pf_label(facts), o) for o in other)
+    return RulePlan(path, address, current, desired,
+                    mode_wrong=current is not None and desired is not None and mode != 0o644,
+                    num_vfs=num_vfs, match=match, explicit_path=explicit, warnings=warnings,
+                    other_owners=other)
 
-    full = host.path(path)
-    if os.path.isdir(full):
-        raise SriovError("Invalid path %r: it is a directory." % path)
-    current = _read_text(host, path) if os.path.exists(full) else None
-    mode_wrong = False
-    if current is not None and desired is not None:
-        mode_wrong = (os.stat(full).st_mode & 0o7777) != 0o644
-    changed = current != desired or mode_wrong
-    verified = False
-    if changed and desired is not None:
-        verified = udevadm_verify(host, desired)
-    other = []
-    if state == "present":
-        other = find_other_owners(host, facts, path)
-        warnings.extend("Another owner of the VF count of PF %s: %s." % (pf_label(facts), o) for o in other)
 
-    reloaded = False
-    if changed and not check_mode:
-        if desired is None:
-            host.remove(path)
-        else:
-            host.write_atomic(path, desired, mode=0o644)
-        if _udevadm_path(host) is not None:
-            host.run(["udevadm", "control", "--reload"])
-            reloaded = True
-        else:
-            warnings.append("udevadm was not found: udev picks up the rule change at its next start.")
+def guard_rule(host, plan):
+    """Checks before anything is written: a file given by ``path`` must be one of ours (its
+    marker comment), and a changed rule text passes ``udevadm verify`` where it exists.
+    Returns whether udevadm verified the text."""
+    if plan.explicit_path and plan.changed and plan.current is not None \
+            and MARKER not in plan.current.splitlines():
+        raise SriovError(
+            "Refusing to %s %s: the file does not carry this collection's marker line %r, so it "
+            "was not written by virt.sriov. Choose another path, or move the file away by hand "
+            "if it is obsolete." % ("delete" if plan.desired is None else "overwrite", plan.path, MARKER),
+            path=plan.path,
+        )
+    if plan.changed and plan.desired is not None:
+        return udevadm_verify(host, plan.desired)
+    return False
 
-    tracker = ChangeTracker()
-    tracker.add_file(path, current, desired)
+
+def apply_rule(host, plan):
+    """Write or remove the planned file (no reload: see reload_rules)."""
+    if not plan.changed:
+        return
+    if plan.desired is None:
+        host.remove(plan.path)
+    else:
+        host.write_atomic(plan.path, plan.desired, mode=0o644)
+
+
+def reload_rules(host):
+    """``udevadm control --reload``. Returns (reloaded, warnings)."""
+    udevadm = find_binary(host, ["udevadm"])
+    if udevadm is None:
+        return False, ["udevadm was not found: udev picks up the rule change at its next start."]
+    host.run([udevadm, "control", "--reload"])
+    return True, []
+
+
+def rule_diff(plan, tracker=None):
+    tracker = tracker or ChangeTracker()
+    tracker.add_file(plan.path, plan.current, plan.desired)
+    return tracker
+
+
+def rule_result(plan, verified=False, reloaded=False):
+    """The result keys of one rule (sriov_udev_rule's result, sriov_vfs' ``rule``)."""
     return {
-        "changed": changed,
-        "path": path,
-        "pci_address": str(address) if address is not None else None,
-        "num_vfs": num_vfs,
-        "match": match,
-        "rule": (_rule_lines(desired) or [None])[0],
-        "link_up_rule": link_up_line(desired),
-        "content": desired,
+        "changed": plan.changed,
+        "path": plan.path,
+        "pci_address": str(plan.address) if plan.address is not None else None,
+        "num_vfs": plan.num_vfs,
+        "match": plan.match,
+        "rule": (_rule_lines(plan.desired) or [None])[0],
+        "link_up_rule": link_up_line(plan.desired),
+        "content": plan.desired,
         "verified": verified,
         "reloaded": reloaded,
-        "other_owners": other,
-        "warnings": warnings,
-        "diff": tracker.diff(),
+        "other_owners": plan.other_owners,
     }
+
+
+def manage_rule(host, params, check_mode=False):
+    """Everything sriov_udev_rule does: plan, guard, apply, report."""
+    plan = plan_rule(host, params)
+    verified = guard_rule(host, plan)
+    warnings = list(plan.warnings)
+    reloaded = False
+    if plan.changed and not check_mode:
+        apply_rule(host, plan)
+        reloaded, reload_warnings = reload_rules(host)
+        warnings.extend(reload_warnings)
+    result = rule_result(plan, verified=verified, reloaded=reloaded)
+    result["warnings"] = warnings
+    result["diff"] = rule_diff(plan).diff()
+    return result
 
 
 __all__ = [
     "ALLOWED_DIRS",
     "DEFAULT_DIR",
+    "RulePlan",
+    "apply_rule",
     "default_rule_path",
-    "find_other_owners",
+    "guard_rule",
     "link_up_line",
     "manage_rule",
+    "plan_rule",
+    "reload_rules",
+    "rule_result",
     "parse_rule_line",
     "render_rule",
     "udevadm_verify",

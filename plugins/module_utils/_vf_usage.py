@@ -19,6 +19,30 @@ from ansible_collections.virt.sriov.plugins.module_utils._pci import pci_address
 from ansible_collections.virt.sriov.plugins.module_utils._sysfs import CLASS_NET, vf_addresses
 
 VIR_DOMAIN_XML_INACTIVE = 2  # libvirt.VIR_DOMAIN_XML_INACTIVE, usable without the bindings
+# libvirt error codes (virErrorNumber) of an object that went away between listing and reading
+# it: VIR_ERR_NO_DOMAIN, VIR_ERR_NO_NETWORK. Usable without the bindings.
+VIR_ERR_NO_DOMAIN = 42
+VIR_ERR_NO_NETWORK = 43
+_VANISHED_CODES = (VIR_ERR_NO_DOMAIN, VIR_ERR_NO_NETWORK)
+_VANISHED_MESSAGES = ("Domain not found", "Network not found")
+
+
+def vanished(exc):
+    """True when a libvirt error says the domain or network no longer exists.
+
+    Decided by the error code (``get_error_code()`` of ``libvirt.libvirtError``); the message is
+    the fallback for errors that carry no code. Any other error is not "vanished".
+    """
+    get_code = getattr(exc, "get_error_code", None)
+    if callable(get_code):
+        try:
+            code = get_code()
+        except Exception:  # pylint: disable=broad-except
+            code = None
+        if code is not None:
+            return code in _VANISHED_CODES
+    text = str(exc)
+    return any(message in text for message in _VANISHED_MESSAGES)
 
 
 def _pci_source_address(element):
@@ -132,9 +156,10 @@ class VfUsage(object):
         """Domains that reference a network by name (live or persistent XML)."""
         return list(self._network_users.get(network, []))
 
-    def holders(self, address):
+    def holders(self, address, skip_networks=()):
         """Everything that stops this VF from being removed or reassigned: direct users, plus
-        active hostdev networks that include it. A list of short human descriptions."""
+        active hostdev networks that include it (except ``skip_networks``). A list of short
+        human descriptions."""
         result = []
         seen = set()
         for user in self.users_of(address):
@@ -145,35 +170,76 @@ class VfUsage(object):
                 user["domain"], "running" if user["running"] else "shut off",
                 "" if user["via"] == "hostdev" else ", via " + user["via"]))
         for name in self.networks_of(address):
-            if self.networks[name].get("active"):
+            if self.networks[name].get("active") and name not in skip_networks:
                 result.append("active hostdev network %s" % name)
         return result
 
+    def held_by_running_guest(self, address):
+        """True when a running domain holds the VF: its live XML names the VF, or an active
+        hostdev network that includes the VF has connections (a guest got a VF from it)."""
+        if any(user["running"] and user["config"] == "live" for user in self.users_of(address)):
+            return True
+        return any(self.networks[name].get("active") and self.networks[name].get("connections")
+                   for name in self.networks_of(address))
+
+    def idle_networks_of(self, address):
+        """Active hostdev networks that include the VF and have no connection (no guest): they
+        can be stopped and started again around a VF count change."""
+        return [name for name in self.networks_of(address)
+                if self.networks[name].get("active") and not self.networks[name].get("connections")]
+
+
+def _read_network(network, host):
+    active = bool(network.isActive())
+    facts = parse_hostdev_network(network.XMLDesc(0), host)
+    if facts is None:
+        return None
+    facts["active"] = active
+    facts["autostart"] = bool(network.autostart())
+    return facts
+
+
+def _read_domain(domain):
+    """(name, uuid, running, [(which, xml)]) of one domain."""
+    running = bool(domain.isActive())
+    persistent = bool(domain.isPersistent())
+    xmls = []
+    if running:
+        xmls.append(("live", domain.XMLDesc(0)))
+    if persistent:
+        xmls.append(("persistent", domain.XMLDesc(VIR_DOMAIN_XML_INACTIVE)))
+    return domain.name(), domain.UUIDString(), running, xmls
+
 
 def collect_vf_usage(conn, host=None):
-    """Scan every network and domain of the connection once and index who uses which VF."""
+    """Scan every network and domain of the connection once and index who uses which VF.
+
+    A domain or network that disappears between the listing and the reading of its XML (a
+    migration, an undefine at the same time) is skipped: it uses nothing any more. Any other
+    libvirt error propagates, so that the caller knows the scan is incomplete.
+    """
     usage = VfUsage()
     for network in conn.listAllNetworks(0):
-        active = bool(network.isActive())
-        facts = parse_hostdev_network(network.XMLDesc(0), host)
-        if facts is None:
-            continue
-        facts["active"] = active
-        facts["autostart"] = bool(network.autostart())
-        usage.networks[facts["name"]] = facts
+        try:
+            facts = _read_network(network, host)
+        except Exception as exc:  # pylint: disable=broad-except
+            if vanished(exc):
+                continue
+            raise
+        if facts is not None:
+            usage.networks[facts["name"]] = facts
     for domain in conn.listAllDomains(0):
-        running = bool(domain.isActive())
-        persistent = bool(domain.isPersistent())
-        xmls = []
-        if running:
-            xmls.append(("live", domain.XMLDesc(0)))
-        if persistent:
-            xmls.append(("persistent", domain.XMLDesc(VIR_DOMAIN_XML_INACTIVE)))
+        try:
+            name, uuid, running, xmls = _read_domain(domain)
+        except Exception as exc:  # pylint: disable=broad-except
+            if vanished(exc):
+                continue
+            raise
         for which, xml_text in xmls:
             for kind, value in parse_domain_vf_references(xml_text):
                 user = {
-                    "domain": domain.name(),
-                    "uuid": domain.UUIDString(),
+                    "domain": name,
+                    "uuid": uuid,
                     "running": running,
                     "config": which,
                     "via": "hostdev",

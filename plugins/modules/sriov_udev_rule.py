@@ -37,6 +37,7 @@ description:
   - The rule acts at the next boot (or PF hot plug); use M(virt.sriov.sriov_vfs) to change the
     count now.
 extends_documentation_fragment:
+  - virt.sriov._pf_options
   - virt.sriov.attributes
   - virt.sriov.attributes.PLATFORM
 attributes:
@@ -49,17 +50,6 @@ attributes:
   idempotent:
     support: full
 options:
-  pf:
-    description:
-      - Network interface name of the PF, for example V(enp1s0).
-      - Exactly one of O(pf) and O(pci_address) is required.
-    type: str
-  pci_address:
-    description:
-      - PCI address of the PF, as V(0000:01:00.0), V(01:00.0) or V(pci_0000_01_00_0).
-      - Exactly one of O(pf) and O(pci_address) is required. With O(state=absent) the PF need
-        not exist any more.
-    type: str
   num_vfs:
     description:
       - Number of VFs the rule creates at boot, from V(1) to the PF's C(sriov_totalvfs), or
@@ -86,14 +76,27 @@ options:
       - With O(match=driver) it brings up every port of that driver (the module warns).
     type: bool
     default: false
+  drivers_autoprobe:
+    description:
+      - Also set C(sriov_drivers_autoprobe) of the PF in the rule, before the count (udev assigns
+        the attributes of one rule line in order), so that the VFs created at boot get their
+        host driver (V(true)) or stay without one (V(false)), as
+        O(virt.sriov.sriov_vfs#module:drivers_autoprobe) sets it now.
+      - Omitted means the rule does not touch it (the kernel's default is V(true)).
+    type: bool
   path:
     description:
       - Rule file to manage instead of the default, an absolute path of a C(.rules) file directly
         in C(/etc/udev/rules.d) or C(/run/udev/rules.d).
+      - An existing file there is replaced or removed only when it carries the marker comment this
+        collection writes into its rule files; any other file makes the module fail, naming it.
+      - With O(link_up=true), a file name that sorts before C(80-net-setup-link.rules) draws a
+        warning - interfaces are renamed there, so C($name) may still be the kernel's name.
     type: path
   state:
     description:
       - V(present) writes the rule; V(absent) removes the file.
+      - With V(absent) and O(pci_address), the PF need not exist any more.
     type: str
     choices: [present, absent]
     default: present
@@ -201,6 +204,7 @@ def main():
             num_vfs=dict(type="raw"),
             match=dict(type="str", default="pci_address", choices=["pci_address", "mac", "driver"]),
             link_up=dict(type="bool", default=False),
+            drivers_autoprobe=dict(type="bool"),
             path=dict(type="path"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),

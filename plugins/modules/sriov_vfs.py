@@ -10,7 +10,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: sriov_vfs
-short_description: Set the number of SR-IOV virtual functions of a physical function
+short_description: Set (and persist) the number of SR-IOV virtual functions of physical functions
 version_added: 1.0.0
 author: Virt SR-IOV Maintainers (@virt-sriov)
 description:
@@ -25,14 +25,38 @@ description:
     C(vfio-pci) or C(pci-stub), used by a libvirt domain in its live or persistent definition,
     directly or through a hostdev network, or part of an active hostdev network) and refuses,
     naming each VF and its user, unless O(force=true).
-  - Each write runs in a separate process with a deadline. A write that does not return in time
-    (a removal under a running guest can block in the kernel) is reported as stuck; the module
-    itself never blocks for longer than O(timeout).
+  - A VF held by a running guest (in its live definition, or through an active hostdev network
+    that has connections) is refused even with O(force=true) - the write of C(0) would block in
+    the kernel until the guest releases it, possibly forever.
+  - An active hostdev network with no connections (no guest) is not a user. The module stops it
+    before the change and starts it again after, which refreshes its VF list (RV(restarted_networks));
+    check mode reports it as well. A network that does not start again makes the module fail,
+    naming it and libvirt's error.
+  - The guard fails closed. When the libvirt scan cannot complete (libvirt-python missing,
+    libvirtd unreachable, any libvirt error other than a domain or network that disappeared
+    during the scan), a change that removes or renumbers VFs is refused, naming the reason,
+    unless O(force=true). Creating VFs on a PF that has none is not affected.
+  - Each write runs in a separate process with a deadline of its own (O(timeout)). A write that
+    does not return in time is reported as stuck, naming which write stalled (C(0) or the new
+    count) and what the PF's C(sriov_numvfs) reads now; only a stuck write of C(0) with VFs bound
+    to C(vfio-pci) is blamed on a guest. A helper process that does not even start in time is
+    killed before the module reports that nothing was written.
   - Kernel errors are explained, for example C(ERANGE) (above C(sriov_totalvfs)), C(ENOENT) (no
     driver or no SR-IOV support), C(ENOMEM) (suggests C(pci=realloc)).
-  - To make the count survive a reboot, use M(virt.sriov.sriov_udev_rule) or the
-    C(virt.sriov.sriov_vfs) role.
+  - "Two forms. One PF: O(pf) or O(pci_address) with O(num_vfs), O(state),
+    O(drivers_autoprobe), O(link_up); it changes the running system only (persist it with
+    M(virt.sriov.sriov_udev_rule)). A list: O(pfs), the whole VF stage of the host in one
+    execution."
+  - "With O(pfs) the module reads the host once, plans every PF, checks every guard of every PF
+    before it changes anything, then sets the counts, writes or removes each PF's udev rule (the
+    rule M(virt.sriov.sriov_udev_rule) writes, C(/etc/udev/rules.d/82-virt-sriov-numvfs-<PF PCI
+    address>.rules)), reloads udev once, and, when at least one PF is persisted, writes the
+    systemd drop-in C(50-virt-sriov.conf) that orders C(libvirtd), C(virtqemud) and
+    C(virtnetworkd) after C(systemd-udev-settle.service) (libvirt autostarts guests and pool
+    networks as soon as it runs; their VFs and an up PF must exist by then). Drop-ins of
+    earlier releases (C(50-virt-sriov-vfs.conf), C(50-virt-sriov-vf-pool.conf)) are replaced."
 extends_documentation_fragment:
+  - virt.sriov._pf_options
   - virt.sriov.attributes
   - virt.sriov.attributes.PLATFORM
   - virt.sriov.libvirt
@@ -42,28 +66,74 @@ attributes:
     details:
       - Predicts the change, including the refusal when VFs are in use. RV(pf) then describes
         the current state and RV(numvfs_after) the predicted count.
+      - With O(pfs), each entry of RV(pfs) also lists in RV(pfs[].vf_addresses) the VFs the PF
+        will have; VFs the run would create are predicted from the PF's C(sriov_offset) and
+        C(sriov_stride) (RV(pfs[].vf_addresses_predicted)).
   diff_mode:
     support: full
     details:
       - Shows C(numvfs) (and C(drivers_autoprobe), the PF link when they change) before and after.
+      - With O(pfs), one item per PF that changes, per rule file and per drop-in file.
   idempotent:
     support: full
 options:
-  pf:
+  pfs:
     description:
-      - Network interface name of the PF, for example V(enp1s0).
-      - Exactly one of O(pf) and O(pci_address) is required.
-    type: str
-  pci_address:
-    description:
-      - PCI address of the PF, as V(0000:01:00.0), V(01:00.0) or V(pci_0000_01_00_0).
-      - Exactly one of O(pf) and O(pci_address) is required.
-    type: str
+      - The PFs of the host and their VF counts, the whole VF stage in one execution; see the
+        description. Mutually exclusive with O(pf) and O(pci_address); O(num_vfs), O(state),
+        O(drivers_autoprobe) and O(link_up) are then ignored (each entry has its own).
+      - An empty list changes nothing.
+    type: list
+    elements: dict
+    suboptions:
+      pf:
+        description:
+          - Network interface name of the PF. Exactly one of this and O(pfs[].pci_address).
+        type: str
+      pci_address:
+        description:
+          - PCI address of the PF. Exactly one of this and O(pfs[].pf).
+        type: str
+      num_vfs:
+        description:
+          - Number of VFs, from V(0) to C(sriov_totalvfs), or V(max).
+          - Required with O(pfs[].state=present); ignored with O(pfs[].state=absent).
+        type: raw
+      state:
+        description:
+          - V(absent) removes every VF of the PF and its udev rule.
+        type: str
+        choices: [present, absent]
+        default: present
+      drivers_autoprobe:
+        description:
+          - As O(drivers_autoprobe), for this PF. With O(pfs[].persist), the PF's udev rule sets
+            it too, before the count, so the VFs created at boot follow it.
+        type: bool
+      link_up:
+        description:
+          - As O(link_up), for this PF; with O(pfs[].persist) the PF's udev rule also brings the
+            link up at every boot.
+        type: bool
+        default: true
+      persist:
+        description:
+          - Write the PF's udev rule so that the count comes back at boot. V(false) (and a count
+            of V(0)) removes the PF's rule.
+        type: bool
+        default: true
+      match:
+        description:
+          - How the udev rule recognises the PF, as
+            O(virt.sriov.sriov_udev_rule#module:match).
+        type: str
+        choices: [pci_address, mac, driver]
+        default: pci_address
   num_vfs:
     description:
       - Number of VFs wanted, an integer from V(0) to the PF's C(sriov_totalvfs), or V(max) for
         C(sriov_totalvfs).
-      - Required with O(state=present). Ignored (and must be omitted or V(0)) with
+      - Required with O(state=present) (one PF). Ignored (and must be omitted or V(0)) with
         O(state=absent).
     type: raw
   state:
@@ -76,7 +146,8 @@ options:
     description:
       - Set C(sriov_drivers_autoprobe) of the PF, that is whether new VFs are bound to their
         host driver (and get a host network interface). It affects VFs created afterwards only;
-        changing it alone does not recreate existing VFs.
+        changing it alone leaves the existing VFs as they are (the module warns), unless
+        O(recreate=true).
       - Omitted means leave it as it is.
     type: bool
   link_up:
@@ -93,14 +164,25 @@ options:
     default: true
   force:
     description:
-      - Change the count even when VFs that it removes are in use. A removal under a running
-        guest can block in the kernel until the guest releases the device; the module then
-        reports a stuck write after O(timeout).
+      - Change the count even when the libvirt scan for VF users could not complete (then only
+        VFs bound to C(vfio-pci) or C(pci-stub) are looked for), when the definition of a
+        shut-off guest names a VF that the change removes, or when a VF is bound to C(vfio-pci)
+        or C(pci-stub) without a running libvirt guest holding it.
+      - Never lets a change remove a VF that a running guest holds (see the description).
+    type: bool
+    default: false
+  recreate:
+    description:
+      - When only C(sriov_drivers_autoprobe) changes on a PF that has VFs, remove and create its
+        VFs again so that they follow the new setting. This is a count change (C(0), then the
+        count) and is guarded like one - refused while VFs are in use.
+      - V(false) leaves the existing VFs bound as they are, with a warning.
     type: bool
     default: false
   timeout:
     description:
-      - Seconds allowed for the whole change (the writes, waiting for udev and for the VFs).
+      - Seconds allowed for each step of a change, each with a deadline of its own - the write of
+        C(0), the write of the new count, and the wait for udev and the VFs (per PF).
     type: int
     default: 60
 seealso:
@@ -111,11 +193,23 @@ seealso:
 notes:
   - VFs are listed through the PF's C(virtfnN) links; a VF's host interface exists only while a
     host network driver is bound to it.
-  - Without libvirt-python, or when libvirt cannot be reached, only VFs bound to C(vfio-pci) or
-    C(pci-stub) are detected as in use, and a warning says so.
+  - Without libvirt-python, or when libvirt cannot be reached, VF users in libvirt cannot be
+    seen; a change that removes VFs is then refused unless O(force=true).
 """
 
 EXAMPLES = r"""
+- name: The VF stage of a host in one execution - counts, udev rules, libvirt boot ordering
+  virt.sriov.sriov_vfs:
+    pfs:
+      - pf: enp1s0
+        num_vfs: 4
+      - pci_address: "0000:02:00.0"
+        num_vfs: max
+        drivers_autoprobe: false
+      - pf: enp3s0
+        state: absent
+  register: vf_stage
+
 - name: Create 4 VFs on enp1s0
   virt.sriov.sriov_vfs:
     pf: enp1s0
@@ -134,11 +228,62 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+pfs:
+  description:
+    - With O(pfs), one entry per PF in the order given, with the keys RV(pf), RV(vfs),
+      RV(numvfs_before), RV(numvfs_after), RV(actions) and RV(vfs_in_use) of the one-PF form,
+      plus the keys below. RV(pfs[].changed) is true when the PF's count, autoprobe, link or
+      rule changes.
+  returned: with O(pfs)
+  type: list
+  elements: dict
+  contains:
+    changed:
+      description: Whether anything of this PF changed (count, autoprobe, link, rule file).
+      type: bool
+    vf_addresses:
+      description:
+        - PCI addresses of the PF's VFs after the run, in VF index order. In check mode, the VFs
+          that will exist - read from the C(virtfnN) links when the count stays, predicted when
+          the run would create them.
+      type: list
+      elements: str
+      sample: ["0000:01:10.0", "0000:01:10.2"]
+    vf_addresses_predicted:
+      description: Whether RV(pfs[].vf_addresses) is a prediction (check mode, VFs to be created).
+      type: bool
+      sample: false
+    restarted_networks:
+      description: Idle hostdev networks restarted around this PF's change.
+      type: list
+      elements: str
+    rule:
+      description:
+        - The PF's udev rule, with the keys M(virt.sriov.sriov_udev_rule) returns (C(changed),
+          C(path), C(pci_address), C(num_vfs), C(match), C(rule), C(link_up_rule), C(content),
+          C(verified), C(reloaded), C(other_owners)). C(content) is null when the PF has no rule.
+      type: dict
+  sample:
+    - changed: true
+      numvfs_before: 0
+      numvfs_after: 4
+      actions: ["write 4 to sriov_numvfs", "write udev rule /etc/udev/rules.d/82-virt-sriov-numvfs-0000:01:00.0.rules"]
+      vf_addresses: ["0000:01:10.0", "0000:01:10.2", "0000:01:10.4", "0000:01:10.6"]
+      vf_addresses_predicted: false
+      vfs_in_use: []
+      rule: {changed: true, path: /etc/udev/rules.d/82-virt-sriov-numvfs-0000:01:00.0.rules}
+boot_order:
+  description:
+    - With O(pfs), the systemd drop-ins that order libvirt's daemons after udev - whether they
+      changed and the files written or removed.
+  returned: with O(pfs)
+  type: dict
+  sample: {changed: false, files: []}
 pf:
   description:
     - The PF after the change (in check mode, as it is now), in the same shape as the PFs of
       M(virt.sriov.sriov_info).
-  returned: success
+  returned: success, one PF
   type: dict
   contains:
     pci_address:
@@ -182,7 +327,7 @@ vfs:
     - The PF's VFs (in check mode, as they are now), with the keys of the VFs of
       M(virt.sriov.sriov_info) (C(index), C(pci_address), C(nodedev_name), C(driver), C(netdev),
       C(iommu_group), and the settings and users where available).
-  returned: success
+  returned: success, one PF
   type: list
   elements: dict
   sample:
@@ -194,25 +339,34 @@ vfs:
       iommu_group: 17
 numvfs_before:
   description: Number of VFs before the run.
-  returned: success
+  returned: success, one PF
   type: int
   sample: 0
 numvfs_after:
   description: Number of VFs after the run (in check mode, the predicted number).
-  returned: success
+  returned: success, one PF
   type: int
   sample: 4
 actions:
   description: The steps the run performed (in check mode, would perform), in order.
-  returned: success
+  returned: success, one PF
   type: list
   elements: str
   sample: ["bring PF link enp1s0 up", "write 4 to sriov_numvfs"]
+restarted_networks:
+  description:
+    - Active hostdev networks without connections that held VFs the change removes; the run
+      stopped them before and started them after the change (in check mode, would). With
+      O(pfs), the networks of every PF (each once), also listed per PF in RV(pfs[].restarted_networks).
+  returned: success
+  type: list
+  elements: str
+  sample: ["passthrough"]
 vfs_in_use:
   description:
     - VFs in use that the change removed because O(force=true); empty otherwise. On a refusal,
       the failure carries the same list.
-  returned: success
+  returned: success, one PF
   type: list
   elements: dict
   sample: []
@@ -226,12 +380,31 @@ from ansible_collections.virt.sriov.plugins.module_utils._libvirt import LIBVIRT
 from ansible_collections.virt.sriov.plugins.module_utils._numvfs import (
     SubprocessWriter,
     gather_usage,
+    libvirt_network_control,
     manage_vfs,
 )
+from ansible_collections.virt.sriov.plugins.module_utils._vf_stage import manage_pfs
 
 
 def main():
     argument_spec = dict(
+        pfs=dict(
+            type="list",
+            elements="dict",
+            options=dict(
+                pf=dict(type="str"),
+                pci_address=dict(type="str"),
+                num_vfs=dict(type="raw"),
+                state=dict(type="str", default="present", choices=["present", "absent"]),
+                drivers_autoprobe=dict(type="bool"),
+                link_up=dict(type="bool", default=True),
+                persist=dict(type="bool", default=True),
+                match=dict(type="str", default="pci_address", choices=["pci_address", "mac", "driver"]),
+            ),
+            mutually_exclusive=[("pf", "pci_address")],
+            required_one_of=[("pf", "pci_address")],
+            required_if=[("state", "present", ("num_vfs",))],
+        ),
         pf=dict(type="str"),
         pci_address=dict(type="str"),
         num_vfs=dict(type="raw"),
@@ -239,14 +412,14 @@ def main():
         drivers_autoprobe=dict(type="bool"),
         link_up=dict(type="bool", default=True),
         force=dict(type="bool", default=False),
+        recreate=dict(type="bool", default=False),
         timeout=dict(type="int", default=60),
     )
     argument_spec.update(LIBVIRT_COMMON_ARGSPEC)
     module = AnsibleModule(
         argument_spec=argument_spec,
-        mutually_exclusive=[("pf", "pci_address")],
-        required_one_of=[("pf", "pci_address")],
-        required_if=[("state", "present", ("num_vfs",))],
+        mutually_exclusive=[("pf", "pci_address", "pfs"), ("pfs", "num_vfs"), ("pfs", "drivers_autoprobe")],
+        required_one_of=[("pf", "pci_address", "pfs")],
         supports_check_mode=True,
     )
     run_module(module, _converge, lock_name="sriov_vfs")
@@ -254,12 +427,14 @@ def main():
 
 def _converge(module):
     uri = module.params["uri"]
-    return manage_vfs(
+    manage = manage_pfs if module.params["pfs"] is not None else manage_vfs
+    return manage(
         Host(run_command=module.run_command),
         module.params,
         check_mode=module.check_mode,
         writer=SubprocessWriter(),
         usage_loader=lambda h: gather_usage(h, uri),
+        network_control=libvirt_network_control(uri),
     )
 
 

@@ -69,7 +69,7 @@ printf '%s' "<network><name>{NET}</name><forward mode='hostdev' managed='yes'><p
 """
 
 RULE = "/etc/udev/rules.d/82-virt-sriov-numvfs-0000:01:00.0.rules"
-DROPINS = "/etc/systemd/system/{libvirtd,virtqemud,virtnetworkd}.service.d/50-virt-sriov-vfs.conf"
+DROPINS = "/etc/systemd/system/{libvirtd,virtqemud,virtnetworkd}.service.d/50-virt-sriov*.conf"
 
 CLEANUP = f"""
 {VIRSH} autostart --disable guestVM >/dev/null 2>&1

@@ -4,9 +4,13 @@ the sriov_vfs and sriov_udev_rule modules.
 test_role_lifecycle_and_reboot, in order (each step costs seconds under TCG, so the checks are
 batched into two playbooks and one reboot):
   1. clean host, role in check mode: changed, and the host still has 0 VFs and no rule file;
-  2. apply (PF1: 4, PF2: max = 7): changed; apply again: not changed; check mode: not changed;
+     The role's one sriov_vfs call predicts the VF addresses it would create (sriov_vfs_planned_vfs)
+     and the real run creates exactly those;
+  2. apply (PF1: 4, PF2: max = 7): changed, rules and libvirt drop-ins written; apply again: not
+     changed; check mode: not changed;
   3. PF1 from 4 to 2 (nobody uses a VF): changed, 2 VFs;
   4. reboot: both PFs come back with 2 and 7 VFs and their links up, from the udev rules alone;
+     PF2 (drivers_autoprobe: false) with autoprobe 0 and none of its VFs bound to a driver;
   5. bad input (unknown PF, VF as PF, above totalvfs, negative, non-integer, quotes, newline,
      path outside the rules directories): each fails with a clear message, nothing changes;
   6. role with state=absent: no VFs, no rule files.
@@ -30,8 +34,9 @@ STATE = (f"cat {PF1_DEV}/sriov_numvfs {PF2_DEV}/sriov_numvfs; "
          "ls /etc/udev/rules.d | grep -c '^82-virt-sriov-numvfs-' || true")
 CLEANUP = (f"{VIRSH} destroy guestVM >/dev/null 2>&1; "
            f"echo 0 > {PF1_DEV}/sriov_numvfs; echo 0 > {PF2_DEV}/sriov_numvfs; "
+           f"echo 1 > {PF2_DEV}/sriov_drivers_autoprobe; "
            "rm -f /etc/udev/rules.d/82-virt-sriov-numvfs-*.rules; udevadm control --reload; "
-           "rm -f /etc/systemd/system/{libvirtd,virtqemud,virtnetworkd}.service.d/50-virt-sriov-vfs.conf; "
+           "rm -f /etc/systemd/system/{libvirtd,virtqemud,virtnetworkd}.service.d/50-virt-sriov*.conf; "
            "systemctl daemon-reload")
 
 ROLE = """
@@ -46,10 +51,13 @@ ROLE = """
     - name: "{name} (result)"
       ansible.builtin.set_fact:
         __e2e_{key}: >-
-          {{{{ (__sriov_vfs_set.results + __sriov_vfs_rules.results) | map(attribute='changed') | list }}}}
+          {{{{ (__sriov_vfs_result.pfs | map(attribute='changed') | list)
+             + (__sriov_vfs_result.pfs | map(attribute='rule.changed') | list) }}}}
+        __e2e_{key}_planned: "{{{{ sriov_vfs_planned_vfs }}}}"
+        __e2e_{key}_dropins: "{{{{ __sriov_vfs_result.boot_order.changed }}}}"
 """
-PFS = '[{pf: enp1s0, num_vfs: 4}, {pci_address: "0000:02:00.0", num_vfs: max}]'
-PFS_2 = '[{pf: enp1s0, num_vfs: 2}, {pci_address: "0000:02:00.0", num_vfs: max}]'
+PFS = '[{pf: enp1s0, num_vfs: 4}, {pci_address: "0000:02:00.0", num_vfs: max, drivers_autoprobe: false}]'
+PFS_2 = '[{pf: enp1s0, num_vfs: 2}, {pci_address: "0000:02:00.0", num_vfs: max, drivers_autoprobe: false}]'
 
 PLAY_APPLY = """
 - hosts: all
@@ -69,15 +77,19 @@ PLAY_APPLY = """
     ("PF1 from 4 to 2", "change", PFS_2, "false"),
 )) + """
     - name: host after the change
-      ansible.builtin.shell: "{state}; cat {rule1}"
+      ansible.builtin.shell: "{state}; cat {rule1}; cat /etc/systemd/system/libvirtd.service.d/50-virt-sriov.conf"
       changed_when: false
       register: __e2e_after_change
     - name: four steps and the change
       ansible.builtin.assert:
         that:
           - __e2e_check1 == [true, true, true, true]
+          - __e2e_check1_dropins and __e2e_apply1_dropins and not __e2e_apply2_dropins
           - __e2e_after_check.stdout_lines == ['0', '0', '0']
+          - __e2e_check1_planned.enp1s0 == ['0000:01:10.0', '0000:01:10.2', '0000:01:10.4', '0000:01:10.6']
+          - __e2e_check1_planned.enp2s0 | length == 7
           - __e2e_apply1 == [true, true, true, true]
+          - __e2e_apply1_planned == __e2e_check1_planned
           - __e2e_apply2 == [false, false, false, false]
           - __e2e_check2 == [false, false, false, false]
           - __e2e_change == [true, false, true, false]
@@ -85,6 +97,7 @@ PLAY_APPLY = """
           - >-
             'ACTION=="add", SUBSYSTEM=="net", KERNELS=="0000:01:00.0", ATTR{{device/sriov_numvfs}}=="0",
             ATTR{{device/sriov_numvfs}}="2"' in __e2e_after_change.stdout_lines
+          - "'After=systemd-udev-settle.service' in __e2e_after_change.stdout_lines"
 """.format(state=STATE, rule1=RULE1)
 
 BAD = [
@@ -138,10 +151,15 @@ def test_role_lifecycle_and_reboot(clean_lab):
     before = lab.ssh("md5sum %s %s" % (RULE1, RULE2), check=True).stdout
     lab.reboot()
     out = lab.ssh(STATE + f"; ls {PF1_DEV}/ | grep -c virtfn; ls {PF2_DEV}/ | grep -c virtfn; "
+                  f"cat {PF2_DEV}/sriov_drivers_autoprobe; ls -d {PF2_DEV}/virtfn*/driver 2>/dev/null | wc -l; "
+                  f"ls -d {PF1_DEV}/virtfn*/driver | wc -l; "
                   "cat /sys/class/net/enp1s0/flags /sys/class/net/enp2s0/flags", check=True)
     assert out.stdout.split()[:5] == ["2", "7", "2", "2", "7"], out.stdout
+    # PF2's rule set sriov_drivers_autoprobe=0 before the count (one rule line, assigned in
+    # order): its 7 VFs came back without a driver; PF1's (autoprobe untouched) have igbvf
+    assert out.stdout.split()[5:8] == ["0", "0", "2"], out.stdout
     # the rules' link line (the role's default link_up) brought both PFs up at boot (IFF_UP)
-    assert all(int(flags, 16) & 1 for flags in out.stdout.split()[5:]), out.stdout
+    assert all(int(flags, 16) & 1 for flags in out.stdout.split()[8:]), out.stdout
 
     res = lab.run_playbook(PLAY_AFTER_REBOOT)
     for label, _module, _args, needle in BAD:

@@ -180,14 +180,89 @@ def test_apply_errno_explained(fake, code, needle):
     assert "enp1s0 (0000:01:00.0)" in info.value.msg
 
 
-def test_apply_stuck_write(fake):
+def test_apply_stuck_write_of_zero_with_vfio_blames_the_guest(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    fake.bind_vfio(fake.vf_address(PF1, 1))
+    host = fake.host()
+    plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=2)
+    with pytest.raises(SriovError) as info:
+        _numvfs.apply_numvfs(host, plan, writer=FakeWriter(fake, hang={0}), timeout=5,
+                             reader=lambda path, timeout: _numvfs.TIMED_OUT)
+    msg = info.value.msg
+    assert "Writing 0 to sriov_numvfs of PF enp1s0 (0000:01:00.0) did not return within 5 s" in msg
+    assert "VF(s) 1 are bound to vfio-pci" in msg and "guest" in msg
+    assert "did not answer within" in msg  # what the PF holds now: the read back blocks too
+    assert info.value.details["stuck_pid"] == 4242 and info.value.details["stalled_write"] == 0
+
+
+def test_apply_stuck_write_of_zero_without_vfio_does_not_blame_guests(fake):
     fake.add_pf(PF1, "enp1s0", numvfs=4)
     host = fake.host()
     plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=2)
     with pytest.raises(SriovError) as info:
-        _numvfs.apply_numvfs(host, plan, writer=FakeWriter(fake, hang={0}), timeout=5)
-    assert "stuck" in info.value.msg and "guest" in info.value.msg and "enp1s0" in info.value.msg
-    assert info.value.details["stuck_pid"] == 4242
+        _numvfs.apply_numvfs(host, plan, writer=FakeWriter(fake, hang={0}), timeout=5,
+                             reader=lambda path, timeout: "4\n")
+    msg = info.value.msg
+    assert "guest" not in msg and "vfio" in msg and "driver igb" in msg
+    assert "sriov_numvfs reads 4 now" in msg
+
+
+def test_apply_stuck_write_of_n_names_the_driver(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    fake.bind_vfio(fake.vf_address(PF1, 1))
+    host = fake.host()
+    plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=2)
+    with pytest.raises(SriovError) as info:
+        _numvfs.apply_numvfs(host, plan, writer=FakeWriter(fake, hang={2}), timeout=5,
+                             reader=lambda path, timeout: "0\n")
+    msg = info.value.msg
+    assert msg.startswith("Writing 2 to sriov_numvfs") and "creating the VFs" in msg
+    assert "guest" not in msg and "sriov_numvfs reads 0 now" in msg
+    assert info.value.details["stalled_write"] == 2
+
+
+def test_writes_and_settle_have_separate_deadlines(fake):
+    """Each write gets the whole timeout: a slow write of 0 does not eat the write of N's time."""
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    host = fake.host()
+    plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=2)
+    clock = Clock()
+    seen = []
+    inner = FakeWriter(fake)
+
+    def slow_writer(path, value, timeout):
+        seen.append(timeout)
+        clock.now += 4  # each write takes 4 of the 5 seconds
+        return inner(path, value, timeout)
+
+    _numvfs.apply_numvfs(host, plan, writer=slow_writer, timeout=5, clock=clock, sleep=clock.sleep)
+    assert seen == [5, 5]
+
+
+def test_unstarted_writer_is_killed_before_reporting(tmp_path):
+    """A child that misses its start deadline is killed: it never writes afterwards."""
+    target = tmp_path / "sriov_numvfs"
+    target.write_text("0\n")
+    # a start deadline of 0 s: the child cannot have printed its R yet
+    result = _numvfs.run_child(_numvfs.WRITER_PROGRAM, [str(target), "4\n"], 10, start_timeout=0)
+    assert result.timed_out and not result.started
+    time.sleep(1.5)  # a surviving child would have written by now
+    assert target.read_text() == "0\n"
+    with pytest.raises(OSError):
+        os.kill(result.pid, 0)
+
+
+def test_unstarted_writer_message(fake):
+    fake.add_pf(PF1, "enp1s0")
+    host = fake.host()
+    plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=2)
+
+    def never_started(path, value, timeout):
+        return _numvfs.WriteResult(timed_out=True, pid=1, started=False)
+
+    with pytest.raises(SriovError) as info:
+        _numvfs.apply_numvfs(host, plan, writer=never_started)
+    assert "killed before its write. Nothing was written." in info.value.msg
 
 
 def test_apply_driver_enables_fewer(fake):
@@ -222,7 +297,7 @@ def test_apply_missing_netdevs_warns_bounded(fake):
 def test_apply_runs_udevadm_settle_and_link_up(fake):
     fake.add_pf(PF1, "enp1s0", operstate="down")
     fake.write("sys/class/net/enp1s0/flags", "0x1002\n")
-    fake.write("usr/bin/udevadm", "")
+    fake.add_program("usr/bin/udevadm")
     calls = []
 
     def commands(argv, **kwargs):
@@ -233,26 +308,134 @@ def test_apply_runs_udevadm_settle_and_link_up(fake):
     plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=2)
     _numvfs.apply_numvfs(host, plan, writer=FakeWriter(fake), timeout=30)
     assert calls[0] == ["ip", "link", "set", "dev", "enp1s0", "up"]
-    assert calls[1][:2] == ["udevadm", "settle"]
+    assert calls[1][:2] == ["/usr/bin/udevadm", "settle"]
+
+
+def usage_of(fake, networks=(), domains=()):
+    """A real VfUsage from fake libvirt objects (test_vf_usage's fakes)."""
+    from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import collect_vf_usage
+    from ansible_collections.virt.sriov.tests.unit.plugins.module_utils.test_vf_usage import FakeConn
+
+    return collect_vf_usage(FakeConn(list(networks), list(domains)), fake.host())
+
+
+def pool(name="passthrough", connections=0, active=True, pf="enp1s0"):
+    from ansible_collections.virt.sriov.tests.unit.plugins.module_utils.test_vf_usage import FakeObj
+
+    xml = ("<network connections='%d'><name>%s</name><forward mode='hostdev' managed='yes'>"
+           "<pf dev='%s'/></forward></network>" % (connections, name, pf))
+    return FakeObj(name, xml, active=active)
+
+
+def guest(name, vf, running=True):
+    from ansible_collections.virt.sriov.tests.unit.plugins.module_utils.test_vf_usage import FakeObj
+
+    pci = vf.replace(".", ":").split(":")
+    xml = ("<domain><name>%s</name><devices><interface type='hostdev' managed='yes'><source>"
+           "<address type='pci' domain='0x%s' bus='0x%s' slot='0x%s' function='0x%s'/></source>"
+           "</interface></devices></domain>" % (name, pci[0], pci[1], pci[2], pci[3]))
+    return FakeObj(name, xml, active=running)
 
 
 def test_find_vf_users_sysfs_and_libvirt(fake):
     fake.add_pf(PF1, "enp1s0", numvfs=4)
     vf1 = fake.vf_address(PF1, 1)
     fake.bind_vfio(vf1)
-
-    class Usage(object):
-        def holders(self, address):
-            return ["domain guestVM (running)"] if str(address) == fake.vf_address(PF1, 2) else []
-
-    busy = _numvfs.find_vf_users(fake.host(), PF1, Usage())
+    usage = usage_of(fake, domains=[guest("offVM", fake.vf_address(PF1, 2), running=False)])
+    busy = _numvfs.find_vf_users(fake.host(), PF1, usage)
     assert [b["index"] for b in busy] == [1, 2]
-    assert "vfio-pci" in busy[0]["users"][0]
+    assert "vfio-pci" in busy[0]["users"][0] and not busy[0]["running_guest"]
+    assert busy[1]["users"] == ["domain offVM (shut off)"]
     plan = _numvfs.plan_numvfs(fake.host(), pf="enp1s0", num_vfs=2)
     with pytest.raises(SriovError) as info:
-        _numvfs.check_removal_allowed(fake.host(), plan, Usage())
-    assert "VF 1 (%s)" % vf1 in info.value.msg and "guestVM" in info.value.msg
-    assert len(_numvfs.check_removal_allowed(fake.host(), plan, Usage(), force=True)) == 2
+        _numvfs.check_removal_allowed(fake.host(), plan, usage)
+    assert "VF 1 (%s)" % vf1 in info.value.msg and "offVM" in info.value.msg
+    busy, restart = _numvfs.check_removal_allowed(fake.host(), plan, usage, force=True)
+    assert len(busy) == 2 and restart == []
+
+
+def test_running_guest_is_refused_even_with_force(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    vf = fake.vf_address(PF1, 3)
+    fake.bind_vfio(vf)
+    writer = FakeWriter(fake)
+    usage = usage_of(fake, domains=[guest("guestVM", vf)])
+    with pytest.raises(SriovError) as info:
+        _numvfs.manage_vfs(fake.host(), {"pf": "enp1s0", "num_vfs": 2, "force": True}, writer=writer,
+                           usage_loader=lambda h: (usage, None))
+    assert "running guests hold these" in info.value.msg and "guestVM" in info.value.msg
+    assert "force=true does not override" in info.value.msg
+    assert writer.writes == []
+
+
+def test_pool_with_connections_is_a_running_guest(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    usage = usage_of(fake, networks=[pool(connections=1)])
+    plan = _numvfs.plan_numvfs(fake.host(), pf="enp1s0", num_vfs=6)
+    with pytest.raises(SriovError) as info:
+        _numvfs.check_removal_allowed(fake.host(), plan, usage, force=True)
+    assert "running guests hold" in info.value.msg and "active hostdev network passthrough" in info.value.msg
+
+
+class NetworkControl(object):
+    def __init__(self, fail_start=False, log=None):
+        self.calls = log if log is not None else []
+        self.fail_start = fail_start
+
+    def __call__(self, name, action):
+        self.calls.append((action, name))
+        if action == "start" and self.fail_start:
+            raise SriovError("Cannot start the hostdev network %s: No usable Vf's" % name)
+
+
+class LoggingWriter(FakeWriter):
+    def __init__(self, fake, log, **kwargs):
+        super(LoggingWriter, self).__init__(fake, **kwargs)
+        self.log = log
+
+    def __call__(self, path, value, timeout):
+        self.log.append(("write", value.strip()))
+        return super(LoggingWriter, self).__call__(path, value, timeout)
+
+
+def test_idle_pool_is_restarted_around_the_change(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    usage = usage_of(fake, networks=[pool()])
+    log = []
+    control = NetworkControl(log=log)
+    params = {"pf": "enp1s0", "num_vfs": 6}
+    check = _numvfs.manage_vfs(fake.host(), params, check_mode=True, writer=FakeWriter(fake),
+                               usage_loader=lambda h: (usage, None), network_control=control)
+    assert check["changed"] and check["restarted_networks"] == ["passthrough"] and log == []
+    assert check["actions"][0].startswith("stop hostdev network passthrough")
+    assert check["diff"]["after"]["restarted_networks"] == ["passthrough"]
+    result = _numvfs.manage_vfs(fake.host(), params, writer=LoggingWriter(fake, log),
+                                usage_loader=lambda h: (usage, None), network_control=control)
+    assert result["restarted_networks"] == ["passthrough"] and result["vfs_in_use"] == []
+    assert log == [("stop", "passthrough"), ("write", "0"), ("write", "6"), ("start", "passthrough")]
+
+
+def test_idle_pool_is_started_again_when_the_write_fails(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    usage = usage_of(fake, networks=[pool()])
+    control = NetworkControl()
+    with pytest.raises(SriovError) as info:
+        _numvfs.manage_vfs(fake.host(), {"pf": "enp1s0", "num_vfs": 6},
+                           writer=FakeWriter(fake, fail={6: errno.ENOMEM}),
+                           usage_loader=lambda h: (usage, None), network_control=control)
+    assert "pci=realloc" in info.value.msg
+    assert control.calls == [("stop", "passthrough"), ("start", "passthrough")]
+
+
+def test_network_that_does_not_start_again_is_reported(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    usage = usage_of(fake, networks=[pool()])
+    with pytest.raises(SriovError) as info:
+        _numvfs.manage_vfs(fake.host(), {"pf": "enp1s0", "num_vfs": 6}, writer=FakeWriter(fake),
+                           usage_loader=lambda h: (usage, None), network_control=NetworkControl(fail_start=True))
+    assert "Restarting hostdev network(s)" in info.value.msg and "No usable Vf's" in info.value.msg
+    assert info.value.details["networks_down"] == ["passthrough"]
+    assert fake.read("sys/bus/pci/devices/%s/sriov_numvfs" % PF1).strip() == "6"
 
 
 def test_subprocess_writer_real_file(tmp_path):
@@ -308,14 +491,67 @@ def test_manage_vfs_bad_timeout(fake, timeout):
     assert "timeout" in info.value.msg
 
 
-def test_gather_usage_without_daemon_is_a_warning(fake, monkeypatch):
+def test_gather_usage_without_daemon_names_the_reason(fake, monkeypatch):
     def broken(uri, read_only=False):
         raise SriovError("Cannot connect to libvirt at URI 'x'.")
 
     monkeypatch.setattr(_numvfs, "open_connection", broken)
     monkeypatch.setattr(_numvfs, "HAS_LIBVIRT", True)
-    usage, warning = _numvfs.gather_usage(fake.host(), "x")
-    assert usage is None and "Cannot connect" in warning
+    usage, reason = _numvfs.gather_usage(fake.host(), "x")
+    assert usage is None and "libvirt is unreachable" in reason and "Cannot connect" in reason
+    monkeypatch.setattr(_numvfs, "HAS_LIBVIRT", False)
+    usage, reason = _numvfs.gather_usage(fake.host(), "x")
+    assert usage is None and "python3-libvirt" in reason
+
+
+def test_gather_usage_error_while_listing(fake, monkeypatch):
+    class Conn(object):
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *args):
+            return False
+
+        def listAllNetworks(self, flags):
+            raise RuntimeError("internal error: client socket is closed")
+
+    monkeypatch.setattr(_numvfs, "open_connection", lambda uri, read_only=False: Conn())
+    monkeypatch.setattr(_numvfs, "HAS_LIBVIRT", True)
+    usage, reason = _numvfs.gather_usage(fake.host(), "x")
+    assert usage is None and "client socket is closed" in reason
+
+
+SCAN_ERROR = "libvirt is unreachable (Cannot connect to libvirt at URI 'qemu:///system')"
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_incomplete_scan_refuses_removal(fake, check_mode):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    writer = FakeWriter(fake)
+    with pytest.raises(SriovError) as info:
+        _numvfs.manage_vfs(fake.host(), {"pf": "enp1s0", "num_vfs": 2}, check_mode=check_mode,
+                           writer=writer, usage_loader=lambda h: (None, SCAN_ERROR))
+    assert "Refusing" in info.value.msg and SCAN_ERROR in info.value.msg and "force=true" in info.value.msg
+    assert info.value.details["scan_error"] == SCAN_ERROR
+    assert writer.writes == [] and fake.read("sys/bus/pci/devices/%s/sriov_numvfs" % PF1).strip() == "4"
+
+
+def test_incomplete_scan_with_force_warns_and_changes(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    writer = FakeWriter(fake)
+    result = _numvfs.manage_vfs(fake.host(), {"pf": "enp1s0", "num_vfs": 2, "force": True},
+                                writer=writer, usage_loader=lambda h: (None, SCAN_ERROR))
+    assert writer.writes == [0, 2] and result["changed"]
+    assert any("without the libvirt check" in w and SCAN_ERROR in w for w in result["warnings"])
+
+
+def test_incomplete_scan_does_not_block_creating_vfs(fake):
+    fake.add_pf(PF1, "enp1s0")
+    writer = FakeWriter(fake)
+    result = _numvfs.manage_vfs(fake.host(), {"pf": "enp1s0", "num_vfs": 2}, writer=writer,
+                                usage_loader=lambda h: (None, SCAN_ERROR))
+    assert writer.writes == [2] and result["changed"]
+    assert not [w for w in result["warnings"] if "libvirt" in w]
 
 
 def test_read_bounded(tmp_path):
@@ -339,3 +575,32 @@ def test_blocked_numvfs_read_fails_before_any_change(fake):
     assert "did not answer" in info.value.msg and "stuck" in info.value.msg
     assert "enp1s0 (0000:01:00.0)" in info.value.msg
     assert writer.writes == []
+
+
+def test_autoprobe_alone_keeps_existing_vfs_and_says_so(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    writer = FakeWriter(fake)
+    params = {"pf": "enp1s0", "num_vfs": 4, "drivers_autoprobe": False}
+    result = _numvfs.manage_vfs(fake.host(), params, writer=writer)
+    assert result["changed"] and writer.writes == []
+    assert any("4 existing VFs keep their driver binding" in w and "recreate=true" in w for w in result["warnings"])
+
+
+def test_recreate_rebuilds_vfs_and_is_guarded(fake):
+    fake.add_pf(PF1, "enp1s0", numvfs=4)
+    fake.bind_vfio(fake.vf_address(PF1, 2))
+    params = {"pf": "enp1s0", "num_vfs": 4, "drivers_autoprobe": False, "recreate": True}
+    writer = FakeWriter(fake, vf_driver=False)
+    with pytest.raises(SriovError) as info:
+        _numvfs.manage_vfs(fake.host(), params, writer=writer, usage_loader=lambda h: (None, None))
+    assert "from 4 to 4" in info.value.msg and writer.writes == []
+    fake.bind(fake.vf_address(PF1, 2), "igbvf")
+    check = _numvfs.manage_vfs(fake.host(), params, check_mode=True, writer=writer)
+    assert check["actions"] == ["set sriov_drivers_autoprobe to 0",
+                                "write 0 to sriov_numvfs (remove 4 VFs, to create them again)",
+                                "write 4 to sriov_numvfs"]
+    result = _numvfs.manage_vfs(fake.host(), params, writer=writer)
+    assert result["changed"] and writer.writes == [0, 4]
+    assert not any("keep their driver" in w for w in result["warnings"])
+    again = _numvfs.manage_vfs(fake.host(), params, writer=writer)
+    assert not again["changed"] and writer.writes == [0, 4]

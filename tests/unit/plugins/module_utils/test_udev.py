@@ -11,7 +11,6 @@ import pytest
 
 from ansible_collections.virt.sriov.plugins.module_utils import _udev
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
-from ansible_collections.virt.sriov.plugins.module_utils._sysfs import read_pf
 
 PF1 = "0000:01:00.0"
 NUMVFS_LINE = 'ACTION=="add", SUBSYSTEM=="net", KERNELS=="x", ATTR{device/sriov_numvfs}=="0", ATTR{device/sriov_numvfs}="4"\n'
@@ -143,41 +142,8 @@ def test_default_rule_path():
         "/etc/udev/rules.d/82-virt-sriov-numvfs-0000:01:00.0.rules"
 
 
-def test_other_owners(fake):
-    fake.add_pf(PF1, "enp1s0", mac="52:54:00:aa:00:01")
-    fake.add_pf("0000:02:00.0", "enp2s0", mac="52:54:00:aa:00:02")
-    own = _udev.default_rule_path(PF1)
-    other = _udev.default_rule_path("0000:02:00.0")
-    fake.write(own, _udev.render_rule(PF1, 4))
-    fake.write(other, _udev.render_rule("0000:02:00.0", 4))  # names another PF: not an owner
-    fake.write("etc/udev/rules.d/70-guide.rules",
-               'ACTION=="add", SUBSYSTEM=="net", ENV{ID_NET_DRIVER}=="igb", ATTR{device/sriov_numvfs}="2"\n')
-    fake.write("etc/udev/rules.d/71-other-driver.rules",
-               'ACTION=="add", SUBSYSTEM=="net", ENV{ID_NET_DRIVER}=="ixgbe", ATTR{device/sriov_numvfs}="2"\n')
-    fake.write("etc/NetworkManager/system-connections/p1.nmconnection",
-               "[connection]\nid=p1\ninterface-name=enp1s0\n\n[sriov]\ntotal-vfs=8\n")
-    fake.write("etc/NetworkManager/system-connections/p2.nmconnection",
-               "[connection]\nid=p2\ninterface-name=enp2s0\n\n[sriov]\ntotal-vfs=8\n")
-    fake.write("etc/systemd/network/10-sriov.link",
-               "[Match]\nPath=pci-0000:01:00.0\n\n[SR-IOV]\n\n[Link]\nSR-IOVVirtualFunctions=8\n")
-    fake.write("etc/systemd/network/11-other.link",
-               "[Match]\nMACAddress=52:54:00:aa:00:02\n\n[Link]\nSR-IOVVirtualFunctions=8\n")
-    fake.write("etc/modprobe.d/igb.conf", "options igb max_vfs=7\n")
-    fake.write("sys/module/igb/parameters/max_vfs", "0\n")
-    host = fake.host()
-    found = _udev.find_other_owners(host, read_pf(host, PF1), own)
-    text = "\n".join(found)
-    assert "70-guide.rules:1" in text
-    assert "71-other-driver" not in text and other not in text and own not in text
-    assert "p1.nmconnection" in text and "p2.nmconnection" not in text
-    assert "10-sriov.link" in text and "11-other.link" not in text
-    assert "igb.conf:1 sets max_vfs" in text
-    assert "module parameter" not in text
-    assert len(found) == 4
-
-
 def test_udevadm_verify_only_on_new_systemd(fake):
-    fake.write("usr/bin/udevadm", "")
+    fake.add_program("usr/bin/udevadm")
     calls = []
 
     def commands(version):
@@ -194,7 +160,7 @@ def test_udevadm_verify_only_on_new_systemd(fake):
     with pytest.raises(SriovError) as info:
         _udev.udevadm_verify(fake.host(commands("255 (255.4-1ubuntu8)")), "x")
     assert "bad rule" in info.value.msg
-    assert calls[-1][:3] == ["udevadm", "verify", "--resolve-names=never"]
+    assert calls[-1][:3] == ["/usr/bin/udevadm", "verify", "--resolve-names=never"]
 
 
 def test_write_atomic_mode(fake):
@@ -207,3 +173,23 @@ def test_write_atomic_mode(fake):
     assert fake.read(path) == "text\n"
     assert stat.S_IMODE(os.stat(full).st_mode) == 0o644
     assert os.listdir(os.path.dirname(full)) == ["82-x.rules"]
+
+
+@pytest.mark.parametrize("value, text", [(False, "0"), (True, "1")])
+def test_autoprobe_is_set_before_the_count(value, text):
+    rule = _udev.render_rule("0000:01:00.0", 4, drivers_autoprobe=value)
+    line = rule_line(rule)[0]
+    assert line.endswith('ATTR{device/sriov_drivers_autoprobe}="%s", ATTR{device/sriov_numvfs}="4"' % text)
+    _udev.validate_rule_text(rule)
+
+
+@pytest.mark.parametrize("line, needle", [
+    ('ACTION=="add", SUBSYSTEM=="net", KERNELS=="x", ATTR{device/sriov_numvfs}=="0", '
+     'ATTR{device/sriov_numvfs}="4", ATTR{device/sriov_drivers_autoprobe}="0"', "before sriov_numvfs"),
+    ('ACTION=="add", SUBSYSTEM=="net", KERNELS=="x", ATTR{device/sriov_numvfs}=="0", '
+     'ATTR{device/sriov_drivers_autoprobe}="2", ATTR{device/sriov_numvfs}="4"', "0 or 1"),
+])
+def test_autoprobe_in_rule_text_is_checked(line, needle):
+    with pytest.raises(SriovError) as info:
+        _udev.validate_rule_text(line + "\n")
+    assert needle in info.value.msg

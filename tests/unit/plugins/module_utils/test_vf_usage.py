@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import pytest
+
 from ansible_collections.virt.sriov.plugins.module_utils import _vf_usage
 from ansible_collections.virt.sriov.tests.unit.fakehost import FakeHost
 
@@ -90,3 +92,61 @@ def test_collect_usage(tmp_path):
     assert usage.holders("0000:01:10.2") == [
         "domain guestVM (running, via network:passthrough)", "active hostdev network passthrough"]
     assert usage.holders("0000:01:10.6") == ["active hostdev network passthrough"]
+
+
+class LibvirtError(Exception):
+    """Stands in for libvirt.libvirtError: a message and, optionally, an error code."""
+
+    def __init__(self, message, code=None):
+        super(LibvirtError, self).__init__(message)
+        self._code = code
+
+    def get_error_code(self):
+        return self._code
+
+
+class Vanishing(FakeObj):
+    """An object listed by libvirt that raises ``error`` when its XML is read."""
+
+    def __init__(self, name, error):
+        super(Vanishing, self).__init__(name, "<x/>")
+        self._error = error
+
+    def XMLDesc(self, flags):
+        raise self._error
+
+
+def test_objects_that_vanish_mid_scan_are_skipped(fake):
+    fake.add_pf("0000:01:00.0", "enp1s0", numvfs=4)
+    conn = FakeConn(
+        [Vanishing("gone-net", LibvirtError("Network not found: no network with matching name")),
+         FakeObj("passthrough", POOL_XML)],
+        [Vanishing("migrated", LibvirtError("whatever the text", code=_vf_usage.VIR_ERR_NO_DOMAIN)),
+         FakeObj("guestVM", GUEST_LIVE, inactive_xml=GUEST_CONFIG)])
+    usage = _vf_usage.collect_vf_usage(conn, fake.host())
+    assert list(usage.networks) == ["passthrough"]
+    assert usage.users_of("0000:01:10.4")[0]["domain"] == "guestVM"
+
+
+@pytest.mark.parametrize("error", [
+    LibvirtError("internal error: client socket is closed", code=1),
+    # the code decides: a message that looks like "not found" with another code is a real error
+    LibvirtError("Domain not found", code=38),
+    OSError("connection reset"),
+])
+def test_other_errors_make_the_scan_fail(fake, error):
+    conn = FakeConn([], [FakeObj("guestVM", GUEST_LIVE), Vanishing("broken", error)])
+    with pytest.raises(type(error)):
+        _vf_usage.collect_vf_usage(conn, fake.host())
+
+
+@pytest.mark.parametrize("error, expected", [
+    (LibvirtError("x", code=42), True),
+    (LibvirtError("x", code=43), True),
+    (LibvirtError("Network not found: x", code=None), True),
+    (LibvirtError("Domain not found: no domain with matching uuid"), True),
+    (LibvirtError("Domain not found", code=1), False),
+    (ValueError("bad"), False),
+])
+def test_vanished(error, expected):
+    assert _vf_usage.vanished(error) is expected

@@ -26,14 +26,14 @@ def env(fake, run_module, monkeypatch):
     monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, msg: warnings.append(msg))
     fake.add_pf(PF1, "enp1s0", totalvfs=7, mac="52:54:00:5a:00:01")
     fake.add_pf("0000:02:00.0", "enp2s0", totalvfs=7)
-    fake.write("usr/bin/udevadm", "")
+    fake.add_program("usr/bin/udevadm")
     calls = []
 
     def commands(argv):
         calls.append(argv)
-        if argv == ["udevadm", "--version"]:
+        if argv == ["/usr/bin/udevadm", "--version"]:
             return 0, "252\n", ""
-        if argv == ["udevadm", "control", "--reload"]:
+        if argv == ["/usr/bin/udevadm", "control", "--reload"]:
             return 0, "", ""
         raise AssertionError(argv)
 
@@ -47,7 +47,7 @@ def env(fake, run_module, monkeypatch):
 
 
 def reloads(env):
-    return sum(1 for c in env.calls if c == ["udevadm", "control", "--reload"])
+    return sum(1 for c in env.calls if c == ["/usr/bin/udevadm", "control", "--reload"])
 
 
 def test_four_steps(env):
@@ -180,3 +180,39 @@ def test_link_up_driver_match_warns(env):
     assert not result.get("failed"), result
     assert 'ENV{ID_NET_DRIVER}=="igb", ATTR{device/sriov_numvfs}=="?*", RUN+="/sbin/ip link' in result["content"]
     assert any("brings up EVERY port driven by igb" in w for w in env.warnings), env.warnings
+
+
+FOREIGN = 'ACTION=="add", SUBSYSTEM=="net", KERNEL=="eth*", NAME="lan0"\n'
+
+
+@pytest.mark.parametrize("args", [
+    {"pf": "enp1s0", "num_vfs": 3},
+    {"pf": "enp1s0", "state": "absent"},
+])
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_explicit_path_to_a_foreign_file_is_refused(env, args, check_mode):
+    path = "/etc/udev/rules.d/70-persistent-net.rules"
+    env.fake.write(path, FOREIGN)
+    result = env(dict(args, path=path), check_mode=check_mode)
+    assert result["failed"] and "does not carry this collection's marker" in result["msg"]
+    assert path in result["msg"]
+    assert env.fake.read(path) == FOREIGN and reloads(env) == 0
+
+
+def test_explicit_path_to_our_own_file_is_managed(env):
+    path = "/etc/udev/rules.d/90-sriov-enp1s0.rules"
+    assert env({"pf": "enp1s0", "num_vfs": 3, "path": path})["changed"]
+    assert env({"pf": "enp1s0", "num_vfs": 4, "path": path})["changed"]
+    assert env({"pf": "enp1s0", "state": "absent", "path": path})["changed"]
+    assert not os.path.exists(env.fake.p(path))
+
+
+def test_name_in_a_rule_that_sorts_before_net_setup_link_warns(env):
+    env.fake.add_program("usr/sbin/ip")
+    path = "/etc/udev/rules.d/70-sriov.rules"
+    result = env({"pf": "enp1s0", "num_vfs": 3, "path": path, "link_up": True})
+    assert result["changed"]
+    assert any("sorts before 80-net-setup-link.rules" in w and "$name" in w for w in env.warnings)
+    env.warnings[:] = []
+    env({"pf": "enp1s0", "num_vfs": 3, "link_up": True})  # the default 82- name
+    assert not any("80-net-setup-link" in w for w in env.warnings)

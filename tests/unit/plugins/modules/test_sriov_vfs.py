@@ -89,14 +89,23 @@ def test_in_use_refused_naming_vf_and_guest(env):
     env.fake.bind_vfio(vf)
 
     class Usage(object):
-        def holders(self, address):
+        def holders(self, address, skip_networks=()):
             return ["domain guestVM (running)"] if str(address) == vf else []
+
+        def held_by_running_guest(self, address):
+            return str(address) == vf
+
+        def idle_networks_of(self, address):
+            return []
 
     env.state["usage"] = (Usage(), None)
     result = env({"pf": "enp1s0", "num_vfs": 2})
     assert result["failed"]
     assert "VF 1 (%s)" % vf in result["msg"] and "guestVM" in result["msg"] and "vfio-pci" in result["msg"]
     assert result["vfs_in_use"][0]["pci_address"] == vf
+    assert env.state["writer"].writes == [] and numvfs(env.fake, PF1) == 4
+    forced = env({"pf": "enp1s0", "num_vfs": 2, "force": True})
+    assert forced["failed"] and "force=true does not override" in forced["msg"]
     assert env.state["writer"].writes == [] and numvfs(env.fake, PF1) == 4
 
 
