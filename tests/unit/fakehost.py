@@ -293,6 +293,52 @@ class FakeHost(object):
             raise AssertionError("unexpected command %r" % (argv,))
         return answer
 
+    def ip_set_commands(self, refuse=None, udevadm_version="252"):
+        """A ``commands`` callable that also applies ``<path>/ip link set dev PF vf N <setting>``
+        to the fake PF (what the kernel keeps is read back by ``ip -j -d link show``), answers
+        ``udevadm --version`` and ``udevadm control --reload``, and records every argv in
+        ``self.ip_calls``.
+
+        ``refuse`` maps a keyword of the setting (``min_tx_rate``, ``state``, ``802.1ad``, ...) to
+        the stderr of a refusal (exit code 2), like igb's ``RTNETLINK answers: Invalid argument``.
+        """
+        show = self.ip_commands()
+        refuse = refuse or {}
+        self.ip_calls = []
+
+        def answer(argv):
+            self.ip_calls.append(list(argv))
+            name = os.path.basename(argv[0])
+            if name == "udevadm":
+                if argv[1:] == ["--version"]:
+                    return 0, udevadm_version + "\n", ""
+                if argv[1:] == ["control", "--reload"]:
+                    return 0, "", ""
+                raise AssertionError("unexpected command %r" % (argv,))
+            if name == "ip" and argv[1:4] == ["link", "set", "dev"] and argv[5] == "vf":
+                netdev, index, args = argv[4], int(argv[6]), argv[7:]
+                for keyword, message in refuse.items():
+                    if keyword in args:
+                        return 2, "", message + "\n"
+                device = os.path.basename(os.path.realpath(self.p("sys/class/net", netdev, "device")))
+                key, value = args[0], args[1]
+                if key == "mac":
+                    self.set_vf_admin(device, index, mac=value)
+                elif key == "vlan":
+                    self.set_vf_admin(device, index, vlan=int(value), qos=int(args[3]),
+                                      vlan_protocol=args[5] if int(value) else "802.1Q")
+                elif key in ("spoofchk", "trust"):
+                    self.set_vf_admin(device, index, **{key: value == "on"})
+                elif key in ("max_tx_rate", "min_tx_rate"):
+                    self.set_vf_admin(device, index, **{key: int(value)})
+                elif key == "state":
+                    self.set_vf_admin(device, index, link_state=value)
+                else:
+                    raise AssertionError("unexpected ip arguments %r" % (argv,))
+                return 0, "", ""
+            return show(list(argv))
+        return answer
+
     def set_interrupts(self, remapped=True):
         """/proc/interrupts with IO-APIC and MSI lines, through the IOMMU (IR-) or not."""
         prefix = "IR-" if remapped else ""
