@@ -185,11 +185,13 @@ def _group_of(name):
     return "vlan" if name in ("vlan", "qos", "vlan_proto") else name
 
 
-def desired_per_vf(label, numvfs, vf_defaults=None, vfs=None):
+def desired_per_vf(label, numvfs, vf_defaults=None, vfs=None, missing=None):
     """{VF index: settings} from ``vf_defaults`` (every VF) and the ``vfs`` entries.
 
     An entry overrides the defaults; two entries that set the same setting of a VF to
-    different values are refused. A VF index beyond the PF's VFs is refused.
+    different values are refused. A VF index beyond the PF's VFs is refused, unless ``missing``
+    is a list (check mode: the VFs may be created by an earlier task); the index is then added
+    to it.
     """
     defaults = normalize_settings(vf_defaults, "vf_defaults of PF %s" % label)
     if "mac" in defaults and numvfs > 1:
@@ -208,7 +210,11 @@ def desired_per_vf(label, numvfs, vf_defaults=None, vfs=None):
             raise SriovError("Invalid vfs entry of PF %s: vf %r names %d VFs, but one MAC address "
                              "cannot be shared; set mac per VF." % (label, entry["vf"], len(indexes)))
         for index in indexes:
-            if index >= numvfs:
+            if index >= numvfs and missing is not None:
+                if index not in missing:
+                    missing.append(index)
+                result.setdefault(index, {})
+            elif index >= numvfs:
                 raise SriovError(
                     "VF %d of PF %s does not exist: the PF has %d VFs%s. Create the VFs first "
                     "(virt.sriov.sriov_vfs)." % (index, label, numvfs,
@@ -571,8 +577,10 @@ def _label(facts):
     return "%s (%s)" % (facts["netdev"], facts["pci_address"]) if facts.get("netdev") else facts["pci_address"]
 
 
-def plan_pf(host, entry, persist, ip_path, reader=read_vf_settings):
+def plan_pf(host, entry, persist, ip_path, reader=read_vf_settings, check_mode=False):
     """Everything about one PF entry before anything changes."""
+    if entry.get("persist") is not None:
+        persist = entry["persist"]
     address = resolve_pf(host, pf=entry.get("pf"), pci_address=entry.get("pci_address"))
     facts = read_pf(host, address)
     label = _label(facts)
@@ -580,13 +588,22 @@ def plan_pf(host, entry, persist, ip_path, reader=read_vf_settings):
         raise SriovError("PF %s has no network interface (no host driver bound): its VF settings "
                          "are set through it." % label)
     numvfs = facts.get("numvfs") or 0
-    desired = desired_per_vf(label, numvfs, entry.get("vf_defaults"), entry.get("vfs"))
+    missing = [] if check_mode else None
+    desired = desired_per_vf(label, numvfs, entry.get("vf_defaults"), entry.get("vfs"), missing=missing)
     current = reader(host, facts["netdev"]) if desired else {}
     changes = plan_changes(desired, current)
     path = rule_path(address)
     rule_before = host.read_text(path)
     rule_after = render_rule(address, desired, ip_path) if persist else None
     warnings = []
+    if missing:
+        warnings.append("Check mode: PF %s has %d VFs now; VF %s does not exist yet (an earlier task "
+                        "would create it) and its settings are predicted as changes%s."
+                        % (label, numvfs, ", ".join(str(i) for i in sorted(missing)),
+                           "; vf_defaults cover only the VFs that exist now" if entry.get("vf_defaults") else ""))
+    elif check_mode and entry.get("vf_defaults") and numvfs == 0:
+        warnings.append("Check mode: PF %s has no VFs now, so vf_defaults predict nothing; an earlier "
+                        "task may create VFs that a real run would set." % label)
     for index, wanted in sorted(desired.items()):
         have = current_values(current.get(index))
         unknown = sorted(n for n in wanted if have.get(n) is None)
@@ -647,7 +664,7 @@ def manage_vf_settings(host, params, check_mode=False, usage_loader=None, reader
                          % ", ".join(BIN_DIRS))
     plans = []
     for entry in entries:
-        plan = plan_pf(host, entry, persist, ip_path, reader=reader)
+        plan = plan_pf(host, entry, persist, ip_path, reader=reader, check_mode=check_mode)
         if str(plan["address"]) in seen:
             raise SriovError("PF %s is listed twice in pfs: give each PF once." % plan["label"])
         seen[str(plan["address"])] = True

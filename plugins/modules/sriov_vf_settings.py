@@ -54,6 +54,9 @@ attributes:
     details:
       - Predicts every change per VF and setting, the rule file, and the refusal of MAC or VLAN
         changes on VFs in use. It cannot predict that a driver refuses a setting.
+      - VFs named in O(vfs) that do not exist yet (an earlier task in check mode would create
+        them) are predicted as changed, with a warning; O(vf_defaults) cover only the VFs that
+        exist.
   diff_mode:
     support: full
     details:
@@ -154,6 +157,9 @@ options:
         description: As O(vfs).
         type: list
         elements: dict
+      persist:
+        description: As O(persist), for this PF (default O(persist)).
+        type: bool
   persist:
     description:
       - Write the udev rule that re-applies the settings when the PF appears (boot, driver reload,
@@ -310,6 +316,7 @@ def main():
             pci_address=dict(type="str"),
             vf_defaults=dict(type="dict"),
             vfs=dict(type="list", elements="dict"),
+            persist=dict(type="bool"),
         )),
         persist=dict(type="bool", default=True),
     )

@@ -251,3 +251,15 @@ def test_legacy_rule_text_is_validated():
             validate_rule_text(bad, PF1)
     with pytest.raises(SriovError):
         render_rule(PF1, {0: {"link_state": "up"}}, "/usr/sbin/ip")
+
+
+def test_check_mode_predicts_vfs_an_earlier_task_creates(env):
+    env.fake.set_numvfs(PF2, 0)
+    args = {"pfs": [{"pf": "enp2s0", "vfs": [{"vf": "0-1", "trust": True}], "persist": False},
+                    {"pf": "enp1s0", "vf_defaults": {"trust": True}}]}
+    result = env(args, check_mode=True)
+    assert result["changed"] and [c["vf"] for c in result["pfs"][0]["changes"]] == [0, 1]
+    assert result["pfs"][0]["rule"] is None and result["pfs"][1]["rule"] is not None
+    assert any("VF 0, 1 does not exist yet" in w for w in env.warnings)
+    # a real run refuses them
+    assert "does not exist" in env(args)["msg"]
