@@ -30,6 +30,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fnmatch
 import os
 import re
 
@@ -389,8 +390,6 @@ def _ini_sections(text):
 
 def find_other_owners(host, facts):
     """Other configuration that also sets VF settings of this PF, as human sentences."""
-    import fnmatch
-
     found = []
     netdev = facts.get("netdev") or ""
     mac = (facts.get("mac") or "").lower()
@@ -471,13 +470,14 @@ def check_guard(plans, usage_loader):
             busy.append({"pf": plan["label"], "vf": change["vf"], "pci_address": str(address),
                          "setting": change["setting"], "users": holders})
     if busy:
+        named = " | ".join("PF %s VF %d (%s) %s: %s" % (b["pf"], b["vf"], b["pci_address"], b["setting"],
+                                                      "; ".join(b["users"])) for b in busy)
         raise SriovError(
             "Refusing to change MAC or VLAN of VFs in use: libvirt sets them while a guest holds the "
             "VF and restores them when it releases it: %s. Set the MAC and VLAN in the guest's "
             "interface definition (virt.sriov.libvirt_hostdev_interface), or release the VF first; "
             "trust, spoofchk, rates and link_state can be changed while in use."
-            % " | ".join("PF %s VF %d (%s) %s: %s" % (b["pf"], b["vf"], b["pci_address"], b["setting"],
-                                                        "; ".join(b["users"])) for b in busy),
+            % named,
             vfs_in_use=busy,
         )
 
@@ -643,8 +643,7 @@ def _entries(params):
         entries = [params]
     else:
         raise SriovError("One of pfs, pf or pci_address is required.")
-    seen = {}
-    return entries, seen
+    return entries, {}
 
 
 def _report_vf(plan, index, settings):

@@ -13,7 +13,7 @@ Ansible, then two disruptions checked over SSH, then one playbook to confirm):
      fails naming the driver, the VF and the setting, and the VF settings and rule file are as
      before (the accepted settings were set back);
   4. modprobe -r igb && modprobe igb: the count and every setting are back, from udev alone;
-  5. reboot: the same;
+  5. reboot: the same (VFs without an administrative MAC may pick a random one);
   6. the settings applied again: not changed.
 The test leaves the lab as it found it (finalizer): no VFs, no rule files.
 """
@@ -66,6 +66,7 @@ def _task(name, module_args, check=False, ignore=False):
     return text
 
 
+FOUR_STEPS = (("check1", True), ("apply1", False), ("check2", True), ("apply2", False))
 PLAY = """
 - hosts: all
   gather_facts: false
@@ -84,8 +85,7 @@ PLAY = """
       register: __e2e_untrusted
       failed_when: false
       changed_when: false
-""" + "".join(_task(n, SETTINGS, check=c) for n, c in (
-    ("check1", True), ("apply1", False), ("check2", True), ("apply2", False))) + f"""
+""" + "".join(_task(n, SETTINGS, check=c) for n, c in FOUR_STEPS) + f"""
     - name: mac change trusted
       ansible.builtin.shell: >-
         ip link set dev {VF1_NETDEV} address 02:00:00:00:01:99 &&
@@ -104,11 +104,13 @@ PLAY = """
       changed_when: false
 """
 
+# VFs 2 and 3 have no administrative MAC: trusted, their igbvf driver may give itself a random
+# one at boot (measured), which the PF then reports. Only what the settings set is compared.
 EXPECTED = {
     0: {"mac": MAC0, "vlan": 100, "qos": 3, "spoofchk": False, "trust": False, "max_tx": 0},
     1: {"mac": MAC1, "vlan": 0, "qos": 0, "spoofchk": False, "trust": True, "max_tx": 0},
-    2: {"mac": "00:00:00:00:00:00", "vlan": 0, "qos": 0, "spoofchk": False, "trust": True, "max_tx": 200},
-    3: {"mac": "00:00:00:00:00:00", "vlan": 0, "qos": 0, "spoofchk": False, "trust": True, "max_tx": 200},
+    2: {"vlan": 0, "qos": 0, "spoofchk": False, "trust": True, "max_tx": 200},
+    3: {"vlan": 0, "qos": 0, "spoofchk": False, "trust": True, "max_tx": 200},
 }
 
 
@@ -123,6 +125,8 @@ def vf_settings(ip_json):
             "spoofchk": entry["spoofchk"], "trust": entry["trust"],
             "max_tx": entry.get("rate", {}).get("max_tx", 0),
         }
+        if entry["vf"] not in (0, 1):
+            del result[entry["vf"]]["mac"]
     return result
 
 
@@ -157,8 +161,8 @@ def test_vf_settings_apply_refuse_and_heal(clean_lab):
     # 2. four steps, readback of every accepted setting, trust on: the change succeeds
     assert [r[n].changed for n in ("check1", "apply1", "check2", "apply2")] == [True, True, False, False]
     changes = r["apply1"].result["pfs"][0]["changes"]
-    assert {(c["vf"], c["setting"]) for c in changes} >= {(0, "mac"), (0, "vlan"), (1, "trust"),
-                                                         (2, "max_tx_rate"), (3, "spoofchk")}
+    wanted = {(0, "mac"), (0, "vlan"), (1, "trust"), (2, "max_tx_rate"), (3, "spoofchk")}
+    assert {(c["vf"], c["setting"]) for c in changes} >= wanted
     trusted = r["mac change trusted"].result
     assert trusted["rc"] == 0 and "02:00:00:00:01:99" in trusted["stdout"], trusted
     before, rule_before = split_readback(r["readback before"].result["stdout"])

@@ -42,14 +42,14 @@ def env(fake, run_module, monkeypatch):
     fake.add_program("usr/bin/udevadm")
     fake.write("etc/udev/rules.d/82-virt-sriov-numvfs-0000:01:00.0.rules", "# count rule\n")
     fake.write("etc/udev/rules.d/82-virt-sriov-numvfs-0000:02:00.0.rules", "# count rule\n")
-    state = {"usage": Usage(), "refuse": None, "loads": 0}
+    state = {"usage": Usage(), "usage_error": None, "refuse": None, "loads": 0}
     warnings = []
     monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, msg: warnings.append(msg))
 
     def load_usage(host, uri):
         state["loads"] += 1
-        if isinstance(state["usage"], Exception):
-            raise state["usage"]
+        if state["usage_error"] is not None:
+            raise SriovError(state["usage_error"])
         return state["usage"]
 
     monkeypatch.setattr("ansible_collections.virt.sriov.plugins.module_utils._vf_settings.load_usage", load_usage)
@@ -164,7 +164,7 @@ def test_mac_or_vlan_on_vf_in_use_refused_naming_user(env):
 
 
 def test_guard_fails_closed_when_libvirt_unreachable(env):
-    env.state["usage"] = SriovError("Cannot connect to libvirt at URI 'qemu:///system': no socket.")
+    env.state["usage_error"] = "Cannot connect to libvirt at URI 'qemu:///system': no socket."
     result = env({"pf": "enp1s0", "vfs": [{"vf": 2, "vlan": 10}]}, check_mode=True)
     assert result["failed"] and "could not be checked" in result["msg"] and "no socket" in result["msg"]
     assert "VF 2 vlan" in result["msg"]
