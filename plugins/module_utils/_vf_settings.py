@@ -470,8 +470,8 @@ def check_guard(plans, usage_loader):
             busy.append({"pf": plan["label"], "vf": change["vf"], "pci_address": str(address),
                          "setting": change["setting"], "users": holders})
     if busy:
-        named = " | ".join("PF %s VF %d (%s) %s: %s" % (b["pf"], b["vf"], b["pci_address"], b["setting"],
-                                                      "; ".join(b["users"])) for b in busy)
+        named = " | ".join("PF %s VF %d (%s) %s: %s" % (b["pf"], b["vf"], b["pci_address"], b["setting"], "; ".join(b["users"]))
+                           for b in busy)
         raise SriovError(
             "Refusing to change MAC or VLAN of VFs in use: libvirt sets them while a guest holds the "
             "VF and restores them when it releases it: %s. Set the MAC and VLAN in the guest's "
