@@ -57,7 +57,7 @@ requirements-lock: | sysdeps ## regenerate requirements/*.txt from requirements/
 	scripts/lock-requirements.sh
 
 # ---------------------------------------------------------------------------- test pipeline
-.PHONY: test check sanity units lint changelog-lint docs-lint compat-2.18 build-check ee-check e2e e2e-libvirt11 molecule
+.PHONY: test check sanity units lint changelog-lint docs-lint compat-2.18 build-check ee-check e2e e2e-libvirt11 e2e-guest-os molecule
 test: check e2e molecule ## everything, the lab suites last (what CI runs)
 
 check: ## everything except the lab suites (e2e, molecule), fail fast
@@ -127,6 +127,12 @@ e2e-libvirt11: venv ## pool network + guest interface lab tests on libvirt 11.3 
 	$(LAB) deps
 	$(LAB) build --libvirt 11
 	VIRT_SRIOV_LAB_LIBVIRT=11 VIRT_SRIOV_LAB_STOP=1 $(VENV)/bin/pytest -m lab $(E2E_LIBVIRT11) -v
+
+e2e-guest-os: venv ## opt-in: the nested guestOS sees its VF (minutes of TCG-in-TCG boot; instance lab)
+	$(call header,e2e-guest-os: pytest -m lab tests/e2e/test_guest_os.py)
+	$(LAB) deps
+	$(LAB) build
+	VIRT_SRIOV_LAB_GUEST_OS=1 $(VENV)/bin/pytest -m lab tests/e2e/test_guest_os.py -v -s
 
 molecule: venv ## molecule test of the passthrough scenario on the lab (instance "molecule")
 	$(call header,molecule: molecule test -s passthrough)
