@@ -3,7 +3,8 @@
 Builds, boots and manages a Debian 12 guest under QEMU 10 (TCG only) with N
 emulated Intel 82576 (``igb``) ports, each able to create 7 SR-IOV VFs, behind
 an emulated VT-d (or AMD-Vi) IOMMU. The guest boots through its own GRUB, runs
-libvirt and has a nested domain ``guestVM`` defined.
+libvirt (9.0, or 11.3 with ``--libvirt 11``) and has two nested domains defined: ``guestVM``
+without an OS and ``guestOS``, which boots the lab's kernel with a small busybox initramfs.
 
 Usage (python3 stdlib only):
 

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Builds the nested guest's initramfs inside the lab image (mmdebstrap customize hook; $1 = the
-# image root): busybox (busybox-static), the igbvf, evdev and button modules of the installed
+# Builds the nested guest's initramfs inside the lab image (run by lab.py on the mounted base disk;
+# $1 = the image root, $2 = guest-init.sh): busybox (busybox-static), the igbvf, evdev and button modules of the installed
 # kernel and guest-init.sh as /init, packed with the image's own cpio and gzip. Nothing is
 # downloaded. Output: /boot/virt-sriov-guest-initrd.img (the kernel is /vmlinuz).
 set -e
