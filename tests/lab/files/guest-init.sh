@@ -26,11 +26,11 @@ report() {
       v=$(cat "$d/vendor"); p=$(cat "$d/device")
       echo "guest: pci ${d##*/} ${v#0x}:${p#0x} driver=$drv"
     done
-    for n in /sys/class/net/*; do
-      [ -e "$n/device" ] || continue
+    for nd in /sys/class/net/*; do
+      [ -e "$nd/device" ] || continue
       drv=none
-      [ -e "$n/device/driver" ] && drv=$(basename "$(readlink "$n/device/driver")")
-      echo "guest: netdev ${n##*/} mac=$(cat "$n/address") pci=$(basename "$(readlink "$n/device")") driver=$drv"
+      [ -e "$nd/device/driver" ] && drv=$(basename "$(readlink "$nd/device/driver")")
+      echo "guest: netdev ${nd##*/} mac=$(cat "$nd/address") pci=$(basename "$(readlink "$nd/device")") driver=$drv"
     done
     ip link | sed 's/^/guest: link /'
     ip addr | sed 's/^/guest: addr /'
