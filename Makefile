@@ -57,7 +57,7 @@ requirements-lock: | sysdeps ## regenerate requirements/*.txt from requirements/
 	scripts/lock-requirements.sh
 
 # ---------------------------------------------------------------------------- test pipeline
-.PHONY: test check sanity units lint changelog-lint docs-lint compat-2.18 build-check ee-check e2e molecule
+.PHONY: test check sanity units lint changelog-lint docs-lint compat-2.18 build-check ee-check e2e e2e-libvirt11 e2e-guest-os molecule
 test: check e2e molecule ## everything, the lab suites last (what CI runs)
 
 check: ## everything except the lab suites (e2e, molecule), fail fast
@@ -112,11 +112,27 @@ ee-check: venv ## ansible-builder create (context only) into build/ee
 	rm -rf $(BUILD)/ee
 	$(VENV)/bin/ansible-builder create -f execution-environment.yml -c $(BUILD)/ee --output-filename Containerfile -v 2
 
-e2e: venv ## lab end-to-end suite: pytest -m lab tests/e2e (exit code passed through)
+e2e: venv ## lab end-to-end suite on libvirt 9.0, then the libvirt 11 subset (fails if either fails)
 	$(call header,e2e: pytest -m lab tests/e2e)
 	$(LAB) deps
 	$(LAB) build
-	$(VENV)/bin/pytest -m lab tests/e2e -v
+	rc=0; $(VENV)/bin/pytest -m lab tests/e2e -v || rc=$$?; \
+		$(MAKE) e2e-libvirt11 || rc=$$?; exit $$rc
+
+# The tests whose behaviour depends most on the libvirt version (hostdev networks, connections,
+# hostdev attach with VLAN), on the libvirt 11.3 variant of the lab (bookworm-backports).
+E2E_LIBVIRT11 := tests/e2e/test_pool_network.py tests/e2e/test_guest_interfaces.py
+e2e-libvirt11: venv ## pool network + guest interface lab tests on libvirt 11.3 (instance lab-libvirt11, stopped after)
+	$(call header,e2e-libvirt11: pytest -m lab on the libvirt 11 variant)
+	$(LAB) deps
+	$(LAB) build --libvirt 11
+	VIRT_SRIOV_LAB_LIBVIRT=11 VIRT_SRIOV_LAB_STOP=1 $(VENV)/bin/pytest -m lab $(E2E_LIBVIRT11) -v
+
+e2e-guest-os: venv ## opt-in: the nested guestOS sees its VF (minutes of TCG-in-TCG boot; instance lab)
+	$(call header,e2e-guest-os: pytest -m lab tests/e2e/test_guest_os.py)
+	$(LAB) deps
+	$(LAB) build
+	VIRT_SRIOV_LAB_GUEST_OS=1 $(VENV)/bin/pytest -m lab tests/e2e/test_guest_os.py -v -s
 
 molecule: venv ## molecule test of the passthrough scenario on the lab (instance "molecule")
 	$(call header,molecule: molecule test -s passthrough)

@@ -10,6 +10,10 @@ Fixtures
 A :class:`Lab` has ``inventory_path``, ``ssh(cmd)``, ``run_playbook(...)``, ``reboot()``,
 ``fresh()`` and ``stop()``.
 
+``VIRT_SRIOV_LAB_LIBVIRT=11`` runs the ``lab`` fixture on the libvirt 11.3 variant of the image
+(``lab.py --libvirt 11``), as instance ``$VIRT_SRIOV_LAB_NAME-libvirt11`` (default
+``lab-libvirt11``), so it never restarts the libvirt 9.0 instance; ``lab.libvirt`` says which.
+
 If the lab cannot run (no QEMU 10, build failure, no ansible-playbook) every test marked
 ``lab`` FAILS with the reason. With ``VIRT_SRIOV_LAB=skip`` they are skipped instead, loudly.
 The ``lab`` instance is left running for the next pytest run (set VIRT_SRIOV_LAB_STOP=1 to stop
@@ -132,6 +136,8 @@ class Lab:
     def __init__(self, name, options=(), workdir=None):
         self.name = name
         self.options = list(options)
+        self.libvirt = (self.options[self.options.index("--libvirt") + 1]
+                        if "--libvirt" in self.options else labmod.LIBVIRT_DEFAULT)
         self.inst = labmod.Instance(name)
         self.workdir = workdir or tempfile.mkdtemp(prefix=f"e2e-{name}-")
         self.inventory_path = os.path.join(self.workdir, "inventory.ini")
@@ -270,8 +276,15 @@ def lab():
     if SKIP:
         pytest.skip(SKIP_REASON)
     name = os.environ.get("VIRT_SRIOV_LAB_NAME", "lab")
+    options = []
+    libvirt = os.environ.get("VIRT_SRIOV_LAB_LIBVIRT", labmod.LIBVIRT_DEFAULT)
+    if libvirt not in labmod.LIBVIRT_BACKPORTS:
+        lab_unavailable(f"VIRT_SRIOV_LAB_LIBVIRT={libvirt!r}: valid are "
+                        + ", ".join(sorted(labmod.LIBVIRT_BACKPORTS, key=int)))
+    if libvirt != labmod.LIBVIRT_DEFAULT:
+        name, options = f"{name}-libvirt{libvirt}", ["--libvirt", libvirt]
     fresh = os.environ.get("VIRT_SRIOV_LAB_FRESH") == "1"
-    lab = _start_lab(name, [], fresh=fresh)
+    lab = _start_lab(name, options, fresh=fresh)
     yield lab
     if os.environ.get("VIRT_SRIOV_LAB_STOP") == "1":
         lab.stop()

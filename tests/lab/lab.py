@@ -3,7 +3,8 @@
 Builds, boots and manages a Debian 12 guest under QEMU 10 (TCG only) with N
 emulated Intel 82576 (``igb``) ports, each able to create 7 SR-IOV VFs, behind
 an emulated VT-d (or AMD-Vi) IOMMU. The guest boots through its own GRUB, runs
-libvirt and has a nested domain ``guestVM`` defined.
+libvirt (9.0, or 11.3 with ``--libvirt 11``) and has two nested domains defined: ``guestVM``
+without an OS and ``guestOS``, which boots the lab's kernel with a small busybox initramfs.
 
 Usage (python3 stdlib only):
 
@@ -37,7 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FILES = os.path.join(HERE, "files")
 
 # Bump when the build procedure changes in a way not captured by the texts below.
-RECIPE_VERSION = "3"
+RECIPE_VERSION = "4"
 SUITE = "bookworm"
 VARIANT = "required"
 PACKAGES = [
@@ -47,7 +48,28 @@ PACKAGES = [
     "libvirt-daemon-system", "libvirt-daemon-driver-qemu", "libvirt-clients",
     "qemu-system-x86", "seabios", "ipxe-qemu",
     "python3-libvirt", "python3-lxml", "grub-pc", "e2fsprogs",
+    "busybox-static",  # the nested guestOS's initramfs (build-guest-initrd.sh)
 ]
+# libvirt variants of the image (`--libvirt`). "9": Debian 12's libvirt 9.0 and QEMU 7.2.
+# "11": libvirt 11.3 and QEMU 10.0 from bookworm-backports, installed over the bookworm image
+# with `apt-get install -t bookworm-backports` (python3-libvirt stays 9.0: it talks to 11
+# unchanged). Debian builds no modular daemons (virtqemud, ...): both run libvirtd.
+LIBVIRT_DEFAULT = "9"
+LIBVIRT_BACKPORTS = {
+    "9": [],
+    "11": ["libvirt-daemon-system", "libvirt-clients", "qemu-system-x86"],
+}
+BACKPORTS_HOOK = r"""
+set -e
+R="$1"
+SUITE="$2"
+shift 2
+chroot "$R" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+  -o APT::Install-Recommends=false -t "$SUITE" "$@"
+"""
+# Files of the nested guestOS (tests/lab/files), installed into the base disk (part of its hash,
+# so a change costs a base rebuild, not a rootfs one).
+GUEST_OS_FILES = ["guestOS.xml", "guest-init.sh", "build-guest-initrd.sh"]
 MGMT_MAC = "52:54:00:12:34:56"
 DISK_SIZE = "8G"
 PART_START = 2048  # sectors of 512 bytes
@@ -183,14 +205,21 @@ def sha(*parts):
     return h.hexdigest()[:16]
 
 
-def guest_xml():
-    with open(os.path.join(FILES, "guestVM.xml")) as f:
+def lab_file(name):
+    with open(os.path.join(FILES, name)) as f:
         return f.read()
 
 
-def rootfs_key():
-    return sha(RECIPE_VERSION, SUITE, VARIANT, " ".join(PACKAGES), CUSTOMIZE, NETWORKD_MGMT,
-               LIBVIRT_GUESTS, LIBVIRTD_DEFAULT, DEFAULT_GRUB, guest_xml())
+def guest_xml():
+    return lab_file("guestVM.xml")
+
+
+def rootfs_key(libvirt=LIBVIRT_DEFAULT):
+    parts = [RECIPE_VERSION, SUITE, VARIANT, " ".join(PACKAGES), CUSTOMIZE, NETWORKD_MGMT,
+             LIBVIRT_GUESTS, LIBVIRTD_DEFAULT, DEFAULT_GRUB, guest_xml()]
+    if LIBVIRT_BACKPORTS[libvirt]:
+        parts += [f"libvirt={libvirt}", BACKPORTS_HOOK, " ".join(LIBVIRT_BACKPORTS[libvirt])]
+    return sha(*parts)
 
 
 def kernel_cmdline(iommu_cmdline, iommu="intel"):
@@ -221,11 +250,11 @@ def ssh_key():
     return key
 
 
-def base_key(cmdline):
+def base_key(cmdline, libvirt=LIBVIRT_DEFAULT):
     with open(ssh_key() + ".pub") as f:
         pub = f.read()
-    return sha(rootfs_key(), cmdline, GRUB_CFG, DISK_SIZE, pub, json.dumps(BASE_FILES),
-               " ".join(BASE_MASKED))
+    return sha(rootfs_key(libvirt), cmdline, GRUB_CFG, DISK_SIZE, pub, json.dumps(BASE_FILES),
+               " ".join(BASE_MASKED), *[lab_file(n) for n in GUEST_OS_FILES])
 
 
 # ----------------------------------------------------------------------------- deps
@@ -255,10 +284,12 @@ def missing_deps():
     return missing
 
 
-def backports_sources():
-    """Write a bookworm-backports sources file derived from the machine's own apt config."""
-    src = "/etc/apt/sources.list.d/debian.sources"
-    dst = "/etc/apt/sources.list.d/virt-sriov-lab-backports.sources"
+APT_SOURCES = "/etc/apt/sources.list.d/debian.sources"
+
+
+def backports_stanza():
+    """A bookworm-backports deb822 stanza derived from the machine's own apt config."""
+    src = APT_SOURCES
     if not os.path.exists(src):
         raise LabError(f"{src} not found: cannot derive the bookworm-backports source")
     with open(src) as f:
@@ -270,6 +301,13 @@ def backports_sources():
             break
     else:
         raise LabError(f"no stanza with suite {SUITE} in {src}")
+    return text
+
+
+def backports_sources():
+    """Write the bookworm-backports sources file of the host (for QEMU 10)."""
+    dst = "/etc/apt/sources.list.d/virt-sriov-lab-backports.sources"
+    text = backports_stanza()
     old = open(dst).read() if os.path.exists(dst) else None
     if old != text:
         with open(dst, "w") as f:
@@ -322,9 +360,9 @@ def require_deps():
 
 # ----------------------------------------------------------------------------- build
 
-def build_rootfs():
-    """Debian rootfs tarball, cached by the recipe hash."""
-    key = rootfs_key()
+def build_rootfs(libvirt=LIBVIRT_DEFAULT):
+    """Debian rootfs tarball, cached by the recipe hash (one per libvirt variant)."""
+    key = rootfs_key(libvirt)
     out = os.path.join(cache_dir(), f"rootfs-{key}.tar")
     if os.path.exists(out):
         return out
@@ -336,12 +374,23 @@ def build_rootfs():
     try:
         root = os.path.join(work, "root")
         hook = os.path.join(work, "customize.sh")
-        with open(hook, "w") as f:
-            f.write(CUSTOMIZE)
-        log(f"mmdebstrap {SUITE} ({len(PACKAGES)} packages) -> {out} (about 2 minutes)")
-        run(["mmdebstrap", f"--variant={VARIANT}", "--include=" + ",".join(PACKAGES),
-             "--customize-hook=sh " + shlex.quote(hook) + ' "$1"',
-             SUITE, root, "/etc/apt/sources.list.d/debian.sources"],
+        write_files(work, {"customize.sh": CUSTOMIZE})
+        mirrors = [APT_SOURCES]
+        hooks = []
+        extra = LIBVIRT_BACKPORTS[libvirt]
+        if extra:
+            # the backports suite is derived from the machine's own sources, like the main one
+            bp = os.path.join(work, "backports.sources")
+            bp_hook = os.path.join(work, "backports.sh")
+            write_files(work, {"backports.sources": backports_stanza(), "backports.sh": BACKPORTS_HOOK})
+            mirrors.append(bp)
+            hooks.append("--customize-hook=sh " + shlex.join([bp_hook]) + ' "$1" '
+                         + shlex.join([f"{SUITE}-backports"] + extra))
+        hooks.append("--customize-hook=sh " + shlex.quote(hook) + ' "$1"')
+        log(f"mmdebstrap {SUITE} ({len(PACKAGES)} packages, libvirt {libvirt}"
+            f"{' from ' + SUITE + '-backports' if extra else ''}) -> {out} (about 2 minutes)")
+        run(["mmdebstrap", f"--variant={VARIANT}", "--include=" + ",".join(PACKAGES), *hooks,
+             SUITE, root, *mirrors],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         write_files(root, {
             "etc/systemd/network/10-mgmt.network": NETWORKD_MGMT,
@@ -369,8 +418,8 @@ def write_files(root, files):
             f.write(text)
 
 
-def base_image_path(cmdline):
-    return os.path.join(cache_dir(), f"base-{base_key(cmdline)}.raw")
+def base_image_path(cmdline, libvirt=LIBVIRT_DEFAULT):
+    return os.path.join(cache_dir(), f"base-{base_key(cmdline, libvirt)}.raw")
 
 
 class build_lock:
@@ -390,19 +439,19 @@ class build_lock:
         self.f.close()
 
 
-def build_base(cmdline):
-    """Bootable partitioned raw disk (MBR + GRUB) for one kernel command line."""
-    out = base_image_path(cmdline)
+def build_base(cmdline, libvirt=LIBVIRT_DEFAULT):
+    """Bootable partitioned raw disk (MBR + GRUB) for one kernel command line and libvirt."""
+    out = base_image_path(cmdline, libvirt)
     if os.path.exists(out):
         return out
     with build_lock():
         if os.path.exists(out):
             return out
-        return _build_base(cmdline, out)
+        return _build_base(cmdline, out, libvirt)
 
 
-def _build_base(cmdline, out):
-    tarball = build_rootfs()
+def _build_base(cmdline, out, libvirt=LIBVIRT_DEFAULT):
+    tarball = build_rootfs(libvirt)
     t0 = time.time()
     tmp = out + ".tmp"
     mnt = tempfile.mkdtemp(prefix="mnt-", dir=cache_dir())
@@ -440,6 +489,7 @@ def _build_base(cmdline, out):
                 os.unlink(link)
             os.symlink("/dev/null", link)
         os.chmod(os.path.join(mnt, "root/.ssh/authorized_keys"), 0o600)
+        install_guest_os(mnt)
         disk = run(["losetup", "-f", "--show", tmp], capture_output=True).stdout.strip()
         loops.append(disk)
         run(["grub-install", "--target=i386-pc", f"--directory={GRUB_I386}",
@@ -466,6 +516,22 @@ def _build_base(cmdline, out):
         shutil.rmtree(mnt, ignore_errors=True)
 
 
+def install_guest_os(root):
+    """guestOS: its domain XML and its initramfs, built in the image from the image's own files."""
+    write_files(root, {
+        "etc/libvirt/qemu/guestOS.xml": lab_file("guestOS.xml"),
+        "usr/local/share/virt-sriov-lab/guestOS.xml": lab_file("guestOS.xml"),
+    })
+    os.chmod(os.path.join(root, "etc/libvirt/qemu/guestOS.xml"), 0o600)
+    work = tempfile.mkdtemp(prefix="guest-", dir=cache_dir())
+    try:
+        write_files(work, {n: lab_file(n) for n in ("build-guest-initrd.sh", "guest-init.sh")})
+        run(["sh", os.path.join(work, "build-guest-initrd.sh"), root,
+             os.path.join(work, "guest-init.sh")], capture_output=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def cmd_build(args):
     t0 = time.time()
     if args.all_variants:
@@ -473,7 +539,7 @@ def cmd_build(args):
     else:
         variants = [kernel_cmdline(args.iommu_cmdline, args.iommu)]
     for v in variants:
-        build_base(v)
+        build_base(v, args.libvirt)
     log(f"build done in {time.time() - t0:.0f}s")
     return 0
 
@@ -585,7 +651,13 @@ def config_from_args(args):
     return {
         "pfs": args.pfs, "iommu": args.iommu, "iommu_cmdline": args.iommu_cmdline,
         "memory": args.memory, "smp": args.smp,
+        "libvirt": args.libvirt,
     }
+
+
+def same_config(old, new):
+    """Instances started before an option existed ran with that option's default."""
+    return dict({"libvirt": LIBVIRT_DEFAULT}, **(old or {})) == new
 
 
 def qemu_cmd(inst, cfg, port):
@@ -623,11 +695,12 @@ def start(inst, cfg, fresh=False, wait=True, timeout=600):
         log("WARNING: --iommu amd is experimental: under TCG the guest loses IO-APIC interrupts "
             "behind amd-iommu (30 s stalls per console write); it did not reach SSH within "
             "400 s in our runs. See tests/lab/README.md.")
-    base = build_base(kernel_cmdline(cfg["iommu_cmdline"], cfg["iommu"]))
+    base = build_base(kernel_cmdline(cfg["iommu_cmdline"], cfg["iommu"]),
+                      cfg.get("libvirt", LIBVIRT_DEFAULT))
     st = inst.state()
     pid = inst.pid()
     if pid:
-        if not fresh and st.get("config") == cfg:
+        if not fresh and same_config(st.get("config"), cfg):
             log(f"instance {inst.name} already running (pid {pid}, port {st.get('port')}): reusing")
             if st.get("base") != base:
                 log("note: it runs on an older base image; `start --fresh` moves it to the new one")
@@ -662,7 +735,7 @@ def start(inst, cfg, fresh=False, wait=True, timeout=600):
     inst.save_state(st)
     log(f"started {inst.name}: pid {st['pid']}, ssh on 127.0.0.1:{port}, "
         f"{cfg['pfs']} igb PF(s), iommu={cfg['iommu']}, cmdline iommu args="
-        f"{'on' if cfg['iommu_cmdline'] else 'off'}")
+        f"{'on' if cfg['iommu_cmdline'] else 'off'}, libvirt {cfg.get('libvirt', LIBVIRT_DEFAULT)}")
     if wait:
         wait_ssh(inst, timeout)
 
@@ -791,6 +864,10 @@ def main(argv=None):
                        help=f"kernel command line has '{IOMMU_ARGS}' (default on)")
         p.add_argument("--memory", type=int, default=d(2048), help="guest RAM in MiB (default 2048)")
         p.add_argument("--smp", type=int, default=d(2), help="guest vCPUs (default 2)")
+        p.add_argument("--libvirt", choices=sorted(LIBVIRT_BACKPORTS, key=int),
+                       default=d(LIBVIRT_DEFAULT),
+                       help="libvirt in the image: 9 (Debian 12: 9.0, QEMU 7.2) or 11 "
+                            "(bookworm-backports: 11.3, QEMU 10.0); default 9")
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
