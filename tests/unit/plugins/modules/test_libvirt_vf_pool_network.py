@@ -69,7 +69,7 @@ def test_uri_is_passed(lab_host, conn, run_module):
 
 
 @pytest.mark.parametrize("args, needle", [
-    (dict(name="p"), "state is active but any of the following are missing: pf, vfs"),
+    (dict(name="p"), "Exactly one of pf (the PF's interface name) or vfs"),
     (dict(name="p", pf="enp1s0", vfs=["01:10.0"]), "mutually exclusive: pf|vfs"),
     (dict(name="p", pf="enp1s0", driver="xen"), "value of driver must be one of: vfio, kvm"),
     (dict(name="p", pf="enp2s0"), "No VFs on PF enp2s0 (0000:02:00.0): create them first"),
