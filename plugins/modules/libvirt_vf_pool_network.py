@@ -106,7 +106,7 @@ options:
         choices: [present, active, absent]
         default: active
       autostart:
-        description: Whether libvirt starts the network when it starts (not set - keep).
+        description: Whether libvirt starts the network when it starts (not set - O(autostart)).
         type: bool
   pf:
     description:
@@ -174,6 +174,7 @@ options:
       - Whether libvirt starts the network when it starts.
       - When not set, the current setting is kept (libvirt's default for a new network is off).
       - Ignored with O(state=absent).
+      - With O(networks), the value for every item that does not set its own.
     type: bool
   force:
     description:
@@ -418,7 +419,9 @@ def _converge(module):
     host = Host(run_command=module.run_command)
     with open_connection(params["uri"]) as conn:
         if params["networks"] is not None:
-            items = [dict(item, force=params["force"]) for item in params["networks"]]
+            items = [dict(item, force=params["force"],
+                          autostart=params["autostart"] if item["autostart"] is None else item["autostart"])
+                     for item in params["networks"]]
             return ensure_vf_pool_networks(conn, host, items, check_mode=module.check_mode,
                                            planned_vfs=params["planned_vfs"])
         return ensure_vf_pool_network(conn, host, params, check_mode=module.check_mode,
