@@ -15,7 +15,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import re
 import xml.etree.ElementTree as ET
 
@@ -24,217 +23,23 @@ import pytest
 from ansible_collections.virt.sriov.plugins.module_utils import _libvirt_interface as li
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.plugins.module_utils._mac import derive_mac, normalize_mac
-from ansible_collections.virt.sriov.plugins.module_utils._pci import parse_pci_address
+from ansible_collections.virt.sriov.tests.unit.fakelibvirt import (  # noqa: F401 (shared fakes)
+    Clock,
+    FakeConn,
+    FakeDomain,
+    FakeLibvirtError,
+    FakeNetwork,
+    guest_xml,
+    set_pf_up,
+)
 
 UUID = "5a1c0f2e-6b7d-4e8a-9c3b-2d4f6a8b0c1e"
 OTHER_UUID = "11111111-2222-3333-4444-555555555555"
 PF = "0000:01:00.0"
 VF1 = "0000:01:10.2"
 
-GUEST = """<domain type='qemu'>
-  <name>{name}</name>
-  <uuid>{uuid}</uuid>
-  <memory unit='KiB'>131072</memory>
-  <os><type arch='x86_64' machine='q35'>hvm</type></os>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <controller type='pci' index='0' model='pcie-root'/>
-{ports}    <memballoon model='none'/>
-  </devices>
-</domain>"""
-
-PORT = ("    <controller type='pci' index='{i}' model='pcie-root-port'><address type='pci' domain='0x0000' "
-        "bus='0x00' slot='0x01' function='0x{f:x}'/></controller>\n")
-
 POOL = """<network><name>passthrough</name><forward mode='hostdev' managed='yes'><pf dev='enp1s0'/>{addresses}
 </forward>{vlan}</network>"""
-
-
-def guest_xml(name="guestVM", uuid=UUID, ports=6):
-    return GUEST.format(name=name, uuid=uuid, ports="".join(PORT.format(i=i, f=i - 1) for i in range(1, ports + 1)))
-
-
-class FakeLibvirtError(Exception):
-    def get_error_message(self):
-        return str(self)
-
-
-def _match(element, candidate):
-    """libvirt's device matching for detach: by host source address, else by MAC."""
-    src = li._pci_of(element)
-    if src is not None:
-        return li._pci_of(candidate) == src
-    mac = element.find("mac").get("address")
-    other = candidate.find("mac")
-    return other is not None and other.get("address") == mac
-
-
-class FakeDomain(object):
-    def __init__(self, xml, active=True, persistent=True, releases=True, shuts_down=True, fake=None,
-                 pool=None):
-        self.config = ET.fromstring(xml)
-        self.live = copy.deepcopy(self.config) if active else None
-        self.persistent = persistent
-        self.releases = releases
-        self.shuts_down = shuts_down
-        self.fake = fake  # FakeHost: VF drivers follow attach/detach like managed='yes'
-        self.pool = pool  # (network name, [VF addresses]) to hand out for type='network'
-        self.calls = []
-        self.fail_attach = None
-
-    # -- identity and state --
-    def name(self):
-        return self.config.findtext("name")
-
-    def UUIDString(self):
-        return self.config.findtext("uuid")
-
-    def isActive(self):
-        return self.live is not None
-
-    def isPersistent(self):
-        return self.persistent
-
-    def XMLDesc(self, flags):
-        tree = self.config if (flags & li.VIR_DOMAIN_XML_INACTIVE or self.live is None) else self.live
-        return ET.tostring(tree, encoding="unicode")
-
-    # -- devices --
-    def _free_bus(self, tree):
-        used = set(int(a.get("bus"), 0) for d in tree.find("devices") for a in d.findall("address")
-                   if a.get("type") == "pci")
-        ports = [int(c.get("index")) for c in tree.find("devices").findall("controller")
-                 if c.get("model") == "pcie-root-port"]
-        free = [p for p in ports if p not in used]
-        if not free:
-            raise FakeLibvirtError("internal error: No more available PCI slots")
-        return free[0]
-
-    def attachDeviceFlags(self, xml, flags):
-        self.calls.append(("attach", flags, xml))
-        if self.fail_attach:
-            raise FakeLibvirtError(self.fail_attach)
-        if flags & li.VIR_DOMAIN_AFFECT_LIVE and self.live is None:
-            raise FakeLibvirtError("Requested operation is not valid: domain is not running")
-        if flags & li.VIR_DOMAIN_AFFECT_CONFIG and not self.persistent:
-            raise FakeLibvirtError("Requested operation is not valid: cannot modify device on transient domain")
-        element = ET.fromstring(xml)
-        targets = []
-        if flags & li.VIR_DOMAIN_AFFECT_LIVE:
-            targets.append(("live", self.live))
-        if flags & li.VIR_DOMAIN_AFFECT_CONFIG:
-            targets.append(("config", self.config))
-        for which, tree in targets:
-            new = copy.deepcopy(element)
-            if which == "live":
-                self._actual(new)
-            bus = self._free_bus(tree)
-            ET.SubElement(new, "address", {"type": "pci", "domain": "0x0000", "bus": "0x%02x" % bus,
-                                           "slot": "0x00", "function": "0x0"})
-            if which == "live":
-                ET.SubElement(new, "alias", {"name": "hostdev0"})
-                vf = li._pci_of(new)
-                if self.fake is not None and vf is not None:
-                    self.fake.bind_vfio(str(vf))
-            tree.find("devices").insert(3, new)
-
-    def _actual(self, iface):
-        """Live view of an interface of a hostdev network: type hostdev with the VF it got."""
-        if iface.get("type") != "network" or not self.pool:
-            return
-        vf = self.pool[1].pop(0)
-        iface.set("type", "hostdev")
-        iface.set("managed", "yes")
-        iface.remove(iface.find("source"))
-        source = ET.SubElement(iface, "source")
-        ET.SubElement(source, "address", parse_pci_address(vf).libvirt_attrs())
-
-    def detachDeviceFlags(self, xml, flags):
-        self.calls.append(("detach", flags, xml))
-        element = ET.fromstring(xml)
-        for which, tree in (("config", self.config), ("live", self.live)):
-            if not flags & li.FLAGS[which] or tree is None:
-                continue
-            found = [i for i in tree.find("devices").findall("interface") if _match(element, i)]
-            if not found:
-                raise FakeLibvirtError("device not found: no device matching MAC address")
-            if which == "live" and not self.releases:
-                continue  # the unplug request stays pending: the guest has no OS to acknowledge it
-            tree.find("devices").remove(found[0])
-            vf = li._pci_of(found[0])
-            if which == "live" and self.fake is not None and vf is not None:
-                self.fake.bind(str(vf), "igbvf")
-
-    def shutdown(self):
-        self.calls.append(("shutdown",))
-        if self.shuts_down:
-            self.live = None
-
-    def create(self):
-        self.calls.append(("create",))
-        self.live = copy.deepcopy(self.config)
-        for iface in self.live.find("devices").findall("interface"):
-            self._actual(iface)
-
-
-class FakeNetwork(object):
-    def __init__(self, xml, active=True, autostart=True):
-        self.xml, self.active, self._autostart = xml, active, autostart
-
-    def name(self):
-        return ET.fromstring(self.xml).findtext("name")
-
-    def isActive(self):
-        return self.active
-
-    def autostart(self):
-        return self._autostart
-
-    def XMLDesc(self, flags):
-        return self.xml
-
-
-class FakeConn(object):
-    def __init__(self, domains=(), networks=()):
-        self.domains = list(domains)
-        self.networks = list(networks)
-
-    def listAllDomains(self, flags):
-        return list(self.domains)
-
-    def listAllNetworks(self, flags):
-        return list(self.networks)
-
-    def lookupByName(self, name):
-        for dom in self.domains:
-            if dom.name() == name:
-                return dom
-        raise FakeLibvirtError("Domain not found: no domain with matching name '%s'" % name)
-
-    def lookupByUUIDString(self, uuid):
-        for dom in self.domains:
-            if dom.UUIDString() == uuid:
-                return dom
-        raise FakeLibvirtError("Domain not found")
-
-    def networkLookupByName(self, name):
-        for net in self.networks:
-            if net.name() == name:
-                return net
-        raise FakeLibvirtError("Network not found: no network with matching name '%s'" % name)
-
-
-class Clock(object):
-    """Fake time: sleep() advances it, so bounded waits end at once."""
-
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 def request(**params):
@@ -250,10 +55,6 @@ def lab(fake):
     dom = FakeDomain(guest_xml(), fake=fake)
     conn = FakeConn([dom])
     return fake, conn, dom
-
-
-def set_pf_up(fake, up):
-    fake.write("sys/devices/pci0000:00/%s/net/enp1s0/flags" % PF, "0x1003\n" if up else "0x1002\n")
 
 
 def run(conn, fake, req, check_mode=False, releases_after=None):

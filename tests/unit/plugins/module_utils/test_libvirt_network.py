@@ -16,6 +16,7 @@ import pytest
 
 from ansible_collections.virt.sriov.plugins.module_utils import _libvirt_network as net
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
+from ansible_collections.virt.sriov.tests.unit.fakelibvirt import FakeConn, FakeDomain, FakeNetwork
 
 libvirt = pytest.importorskip("libvirt")
 
@@ -272,81 +273,8 @@ def test_libvirt_errors_become_plain_messages(host, conn, monkeypatch):
 
 # -- in use: fakes that answer with the lab's live XML ------------------------------------------
 
-class FakeNetwork(object):
-    def __init__(self, live, inactive, active=True):
-        self.live, self.inactive, self.active = live, inactive, active
-        self.calls = []
-
-    def name(self):
-        return "passthrough"
-
-    def UUIDString(self):
-        return "2865423b-a823-43ce-966c-4675ffa0313a"
-
-    def isActive(self):
-        return self.active
-
-    def isPersistent(self):
-        return True
-
-    def autostart(self):
-        return True
-
-    def XMLDesc(self, flags):
-        return self.inactive if (flags or not self.active) else self.live
-
-    def destroy(self):
-        self.calls.append("destroy")
-        self.active = False
-
-    def create(self):
-        self.calls.append("create")
-        self.active = True
-
-    def undefine(self):
-        self.calls.append("undefine")
-
-
-class FakeDomain(object):
-    def __init__(self, name, live, config, running=True):
-        self._name, self._live, self._config, self._running = name, live, config, running
-
-    def name(self):
-        return self._name
-
-    def UUIDString(self):
-        return "uuid-" + self._name
-
-    def isActive(self):
-        return self._running
-
-    def isPersistent(self):
-        return True
-
-    def XMLDesc(self, flags):
-        return self._config if flags else self._live
-
-
-class FakeConn(object):
-    def __init__(self, network, domains):
-        self.network, self.domains, self.defined = network, domains, []
-
-    def networkLookupByName(self, name):
-        return self.network
-
-    def listAllNetworks(self, flags):
-        return [self.network]
-
-    def listAllDomains(self, flags):
-        return self.domains
-
-    def networkDefineXML(self, xml):
-        self.defined.append(xml)
-        return self.network
-
-
 def in_use():
-    return FakeConn(FakeNetwork(LIVE_IN_USE, INACTIVE), [FakeDomain("guestVM", GUEST_LIVE, GUEST_CONFIG)])
+    return FakeConn([FakeDomain(GUEST_CONFIG, live_xml=GUEST_LIVE)], [FakeNetwork(LIVE_IN_USE, inactive=INACTIVE)])
 
 
 def test_up_to_date_pool_in_use_is_left_alone(host):
@@ -388,7 +316,7 @@ def test_force_restarts_stale_pool_with_warning(fake, host):
 def test_stale_pool_without_guests_restarts(fake, host):
     fake.set_numvfs(PF, 0)
     fake.set_numvfs(PF, 2)
-    conn = FakeConn(FakeNetwork(LIVE_IN_USE.replace(" connections='1'", ""), INACTIVE), [])
+    conn = FakeConn([], [FakeNetwork(LIVE_IN_USE.replace(" connections='1'", ""), inactive=INACTIVE)])
     check = net.ensure_vf_pool_network(conn, host, params(), check_mode=True)
     assert check["actions"] == ["stop", "start"] and conn.network.calls == []
     result = net.ensure_vf_pool_network(conn, host, params())
@@ -398,7 +326,7 @@ def test_stale_pool_without_guests_restarts(fake, host):
 
 def test_stale_pool_when_vfs_are_gone_says_create_them(fake, host):
     fake.set_numvfs(PF, 0)
-    conn = FakeConn(FakeNetwork(LIVE_IN_USE.replace(" connections='1'", ""), INACTIVE), [])
+    conn = FakeConn([], [FakeNetwork(LIVE_IN_USE.replace(" connections='1'", ""), inactive=INACTIVE)])
     with pytest.raises(SriovError) as err:
         net.ensure_vf_pool_network(conn, host, params(state="present"))
     assert "No VFs on PF enp1s0" in err.value.msg

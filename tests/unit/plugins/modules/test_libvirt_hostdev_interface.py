@@ -14,14 +14,10 @@ from contextlib import contextmanager
 import pytest
 
 from ansible_collections.virt.sriov.plugins.modules import libvirt_hostdev_interface as module
-from ansible_collections.virt.sriov.tests.unit.plugins.module_utils.test_libvirt_interface import (
-    PF,
-    VF1,
-    FakeConn,
-    FakeDomain,
-    guest_xml,
-    set_pf_up,
-)
+from ansible_collections.virt.sriov.tests.unit.fakelibvirt import FakeConn, FakeDomain, guest_xml, set_pf_up
+
+PF = "0000:01:00.0"
+VF1 = "0000:01:10.2"
 
 
 @pytest.fixture
