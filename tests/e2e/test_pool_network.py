@@ -89,7 +89,7 @@ rm -f {IFACE_XML}
 {VIRSH} net-destroy {NET} >/dev/null 2>&1
 {VIRSH} net-undefine {NET} >/dev/null 2>&1
 rm -f {RULE} {DROPIN} {DROPIN2}
-rmdir /etc/systemd/system/{libvirtd,virtqemud,virtnetworkd}.service.d 2>/dev/null
+rmdir /etc/systemd/system/{{libvirtd,virtqemud,virtnetworkd}}.service.d 2>/dev/null
 systemctl daemon-reload
 udevadm control --reload
 echo 0 > {SYSFS}

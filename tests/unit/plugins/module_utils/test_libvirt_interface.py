@@ -23,6 +23,7 @@ import pytest
 from ansible_collections.virt.sriov.plugins.module_utils import _libvirt_interface as li
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.plugins.module_utils._mac import derive_mac, normalize_mac
+from ansible_collections.virt.sriov.plugins.module_utils._pci import parse_pci_address
 from ansible_collections.virt.sriov.tests.unit.fakelibvirt import (  # noqa: F401 (shared fakes)
     Clock,
     FakeConn,
@@ -440,3 +441,98 @@ def test_restart_if_needed_refuses_transient(lab):
     dom.persistent = False
     with pytest.raises(SriovError, match="transient"):
         run(conn, fake, request(pci_address=VF1, restart_if_needed=True))
+
+
+# -- every interface of every guest in one run -----------------------------------------------
+
+COMMON = {"timeout": 30, "restart_if_needed": False, "shutdown_timeout": 120}
+VF2 = "0000:01:10.4"
+
+
+def run_all(conn, fake, groups, check_mode=False, planned_vfs=None, **common):
+    clock = Clock()
+    options = dict(COMMON, **common)
+    return li.ensure_interfaces(conn, fake.host(), groups, options, check_mode=check_mode,
+                                planned_vfs=planned_vfs, clock=clock, sleep=clock.sleep)
+
+
+def test_all_guests_in_one_run_four_steps(lab):
+    fake, conn, dom = lab
+    other = FakeDomain(guest_xml("otherVM", OTHER_UUID), active=False, fake=fake)
+    conn.domains.append(other)
+    groups = [{"domain": "guestVM", "interfaces": [{"pci_address": VF1, "vlan": 42}]},
+              {"domain": "otherVM", "interfaces": [{"pf": "enp1s0", "vf": 2}]}]
+    first = run_all(conn, fake, groups, check_mode=True)
+    assert first["changed"] and [r["actions"] for r in first["interfaces"]] == [
+        {"live": "attach", "config": "attach"}, {"config": "attach"}]
+    assert dom.calls == [] and other.calls == [] and len(first["diff"]) == 2
+    second = run_all(conn, fake, groups)
+    assert [r["actions"] for r in second["interfaces"]] == [r["actions"] for r in first["interfaces"]]
+    assert second["interfaces"][1]["vf"] == VF2 and second["interfaces"][0]["interface"]["vlan"] == 42
+    assert not run_all(conn, fake, groups, check_mode=True)["changed"]
+    assert not run_all(conn, fake, groups)["changed"]
+
+
+def test_a_vf_named_twice_is_refused_before_anything_changes(lab):
+    fake, conn, dom = lab
+    other = FakeDomain(guest_xml("otherVM", OTHER_UUID), active=False, fake=fake)
+    conn.domains.append(other)
+    groups = [{"domain": "guestVM", "interfaces": [{"pci_address": VF1}]},
+              {"domain": "otherVM", "interfaces": [{"pf": "enp1s0", "vf": 1}]}]
+    with pytest.raises(SriovError) as err:
+        run_all(conn, fake, groups)
+    assert "VF 0000:01:10.2 (guestVM, otherVM)" in err.value.msg
+    assert dom.calls == [] and other.calls == []
+
+
+def test_bad_entry_fails_before_anything_changes(lab):
+    fake, conn, dom = lab
+    groups = [{"domain": "guestVM", "interfaces": [{"pci_address": VF1}, {"pci_address": VF2, "mac": "01:00:5e:00:00:01"}]}]
+    with pytest.raises(SriovError, match="multicast"):
+        run_all(conn, fake, groups)
+    assert dom.calls == []
+
+
+def test_offline_flow_restarts_each_guest_once(lab):
+    fake, conn, dom = lab
+    groups = [{"domain": "guestVM", "interfaces": [{"pci_address": VF1}, {"pci_address": VF2}]}]
+    check = run_all(conn, fake, groups, check_mode=True, restart_if_needed=True)
+    assert check["restarted"] == ["guestVM"] and dom.calls == []
+    assert [r["actions"] for r in check["interfaces"]] == [{"config": "attach"}] * 2
+    result = run_all(conn, fake, groups, restart_if_needed=True)
+    assert result["restarted"] == ["guestVM"] and all(r["restarted"] for r in result["interfaces"])
+    assert [c[0] for c in dom.calls] == ["attach", "attach", "shutdown", "create"]
+    assert [c[1] for c in dom.calls[:2]] == [li.VIR_DOMAIN_AFFECT_CONFIG] * 2
+    again = run_all(conn, fake, groups, restart_if_needed=True)
+    assert not again["changed"] and again["restarted"] == []
+
+
+def test_check_mode_with_planned_vfs_predicts_for_a_pf_without_vfs(fake):
+    fake.add_pf(PF, "enp1s0", numvfs=0)
+    set_pf_up(fake, True)
+    dom = FakeDomain(guest_xml(), fake=fake)
+    conn = FakeConn([dom])
+    planned = {"enp1s0": ["0000:01:10.0", VF1]}
+    for selector in ({"pci_address": VF1}, {"pf": "enp1s0", "vf": 1}):
+        groups = [{"domain": "guestVM", "interfaces": [dict(selector, vlan=42)]}]
+        check = run_all(conn, fake, groups, check_mode=True, planned_vfs=planned)
+        assert check["changed"] and check["interfaces"][0]["vf"] == VF1
+        assert check["interfaces"][0]["actions"] == {"live": "attach", "config": "attach"}
+        assert dom.calls == []
+        with pytest.raises(SriovError):  # without the plan, or in a real run, the VF must exist
+            run_all(conn, fake, groups, check_mode=True)
+        with pytest.raises(SriovError):
+            run_all(conn, fake, groups, planned_vfs=planned)
+    assert dom.calls == []
+
+
+def test_check_mode_with_planned_vf_still_refuses_a_vf_of_another_guest(fake):
+    fake.add_pf(PF, "enp1s0", numvfs=0)
+    other = FakeDomain(guest_xml("otherVM", OTHER_UUID), active=False, fake=fake)
+    other.attachDeviceFlags(li.to_text(li.build_element({
+        "network": None, "vf": parse_pci_address(VF1), "mac": "02:00:00:00:00:01", "vlan": None,
+        "virtualport": None})), li.VIR_DOMAIN_AFFECT_CONFIG)
+    conn = FakeConn([FakeDomain(guest_xml(), fake=fake), other])
+    groups = [{"domain": "guestVM", "interfaces": [{"pci_address": VF1}]}]
+    with pytest.raises(SriovError, match="already used by domain otherVM"):
+        run_all(conn, fake, groups, check_mode=True, planned_vfs={"enp1s0": [VF1]})
