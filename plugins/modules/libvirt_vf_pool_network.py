@@ -242,7 +242,7 @@ RETURN = r"""
 networks:
   description:
     - With O(networks), one entry per network, in the order given, with the keys the single form
-      returns (RV(network), RV(actions), RV(reasons), RV(changed)) plus C(name).
+      returns (RV(network), RV(actions), RV(reasons)) plus C(changed) and C(name).
   returned: with O(networks)
   type: list
   elements: dict
