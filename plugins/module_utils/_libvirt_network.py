@@ -424,8 +424,6 @@ def _describe_guests(guests):
     return ", ".join(parts)
 
 
-
-
 # -- one network: parse, discover, plan, guard, apply, report ----------------------------------
 
 def parse_network(params):

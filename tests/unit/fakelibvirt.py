@@ -62,7 +62,6 @@ def set_pf_up(fake, up, pf="0000:01:00.0", netdev="enp1s0"):
     fake.write("sys/devices/pci0000:00/%s/net/%s/flags" % (pf, netdev), "0x1003\n" if up else "0x1002\n")
 
 
-
 class FakeLibvirtError(Exception):
     """libvirt.libvirtError as the code sees it: a message and an error code."""
 

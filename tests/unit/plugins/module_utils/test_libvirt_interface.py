@@ -24,11 +24,10 @@ from ansible_collections.virt.sriov.plugins.module_utils import _libvirt_interfa
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.plugins.module_utils._mac import derive_mac, normalize_mac
 from ansible_collections.virt.sriov.plugins.module_utils._pci import parse_pci_address
-from ansible_collections.virt.sriov.tests.unit.fakelibvirt import (  # noqa: F401 (shared fakes)
+from ansible_collections.virt.sriov.tests.unit.fakelibvirt import (
     Clock,
     FakeConn,
     FakeDomain,
-    FakeLibvirtError,
     FakeNetwork,
     guest_xml,
     set_pf_up,

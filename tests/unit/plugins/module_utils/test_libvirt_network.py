@@ -359,8 +359,8 @@ def test_list_four_steps_with_boot_order(fake, host, conn):
     items = [params(name="pool1", autostart=True),
              params(name="pool2", pf=None, vfs=[fake.vf_address("0000:02:00.0", 0)], state="present")]
     first = net.ensure_vf_pool_networks(conn, host, items, check_mode=True)
-    assert first["changed"] and [n["actions"] for n in first["networks"]] == [["define", "start", "autostart"],
-                                                                               ["define"]]
+    assert first["changed"]
+    assert [n["actions"] for n in first["networks"]] == [["define", "start", "autostart"], ["define"]]
     assert [n["name"] for n in first["networks"]] == ["pool1", "pool2"]
     assert first["boot_order"]["changed"] and len(first["boot_order"]["files"]) == 3
     assert "network pool1" in [d.get("before_header") for d in first["diff"]]
