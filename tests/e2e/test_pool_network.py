@@ -12,7 +12,10 @@ seconds under TCG:
    pool: the role refuses and names guestVM;
 4. guest stopped: the role restarts the network into a fresh pool of 2 VFs; then idempotent;
 5. reboot (VFs persisted by a udev rule): the network is active with both VFs, and libvirtd
-   started after systemd-udev-settle, after the VFs were created.
+   started after systemd-udev-settle, after the VFs were created;
+6. removing the network is refused while guestVM's persistent definition names it (shut off);
+   two partitions (``vf_range``) that overlap are refused; once the interface is gone, the
+   network is removed and a partition of VF 1 lists only that VF.
 
 The lab is left as it was found (finalizer): guest off and without the interface, network,
 drop-in and udev rule removed, no VFs.
@@ -25,6 +28,7 @@ import pytest
 pytestmark = pytest.mark.lab
 
 NET = "e2e-pool"
+PART = "e2e-part"
 PF = "enp1s0"
 SYSFS = f"/sys/class/net/{PF}/device/sriov_numvfs"
 RULE = "/etc/udev/rules.d/70-virt-sriov-e2e-pool.rules"
@@ -86,14 +90,36 @@ CLEANUP = f"""
 {VIRSH} destroy guestVM >/dev/null 2>&1
 [ -f {IFACE_XML} ] && {VIRSH} detach-device guestVM {IFACE_XML} --config >/dev/null 2>&1
 rm -f {IFACE_XML}
-{VIRSH} net-destroy {NET} >/dev/null 2>&1
-{VIRSH} net-undefine {NET} >/dev/null 2>&1
+for n in {NET} {PART}; do {VIRSH} net-destroy $n >/dev/null 2>&1; {VIRSH} net-undefine $n >/dev/null 2>&1; done
 rm -f {RULE} {DROPIN} {DROPIN2}
 rmdir /etc/systemd/system/{{libvirtd,virtqemud,virtnetworkd}}.service.d 2>/dev/null
 systemctl daemon-reload
 udevadm control --reload
 echo 0 > {SYSFS}
 true
+"""
+
+
+PARTITIONS = f"""
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: remove while a definition names it
+      virt.sriov.libvirt_vf_pool_network:
+        networks: [{{name: {NET}, state: absent}}]
+      ignore_errors: true
+    - name: overlapping partitions
+      virt.sriov.libvirt_vf_pool_network:
+        networks: [{{name: {PART}, pf: {PF}, vf_range: "1"}}, {{name: {PART}-2, pf: {PF}, vf_range: "0-1"}}]
+      ignore_errors: true
+    - name: take the interface out of guestVM's definition
+      ansible.builtin.command: {VIRSH} detach-device guestVM {IFACE_XML} --config
+    - name: remove and partition
+      virt.sriov.libvirt_vf_pool_network:
+        networks: [{{name: {NET}, state: absent}}, {{name: {PART}, pf: {PF}, vf_range: "1"}}]
+    - name: partition xml
+      ansible.builtin.command: {VIRSH} net-dumpxml {PART}
+      changed_when: false
 """
 
 
@@ -174,3 +200,17 @@ def test_pool_network_lifecycle(pool_lab):
     assert set(stamps) == {"VFs allocated", "udev-settle", "libvirtd"}, boot
     assert stamps["VFs allocated"] < stamps["udev-settle"] <= stamps["libvirtd"], boot
     print(json.dumps({"boot": lines, "net": facts["raw"]}, indent=1))
+
+    # 6. persistent users, partitions
+    res = lab.run_playbook(PARTITIONS)
+    refused = res.task("remove while a definition names it")
+    assert refused.status == "ignored", refused.result
+    assert "persistent definition of domain(s) guestVM" in refused.result["msg"], refused.result
+    overlap = res.task("overlapping partitions")
+    assert overlap.status == "ignored" and "claimed by several networks" in overlap.result["msg"], overlap.result
+    done = res.task("remove and partition")
+    assert [n["actions"] for n in done.result["networks"]] == [["stop", "undefine"], ["define", "start"]]
+    part = res.task("partition xml").result["stdout"]
+    assert "<pf " not in part and re.findall(r"function='0x(\d)'", part) == ["2"], part
+    names = lab.ssh(f"{VIRSH} net-list --all --name", check=True).stdout.split()
+    assert NET not in names and PART in names, names
