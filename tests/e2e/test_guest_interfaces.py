@@ -215,7 +215,7 @@ def guest_lab(lab):
     state = lab.ssh(f"cat {SYSFS}; cat /sys/class/net/{PF}/flags; {VIRSH} domstate guestVM", check=True).stdout.split()
     numvfs, pf_flags, guest_running = state[0], int(state[1], 16), state[2] == "running"
     lab.ssh(CLEANUP, timeout=300)  # leftovers of an interrupted run; guestVM is off, so numvfs=0 cannot block
-    before = lab.ssh(SETUP, check=True, timeout=300).stdout
+    before = lab.ssh(SETUP, check=True, timeout=900).stdout  # two nested TCG guests start: slow on a loaded machine
     try:
         yield lab, before
     finally:
