@@ -23,7 +23,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import re
 import time
 import xml.etree.ElementTree as ET
@@ -43,7 +42,9 @@ from ansible_collections.virt.sriov.plugins.module_utils._sysfs import (
     resolve_pf,
     vf_addresses,
 )
+from ansible_collections.virt.sriov.plugins.module_utils._values import validate_vlan
 from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import collect_vf_usage
+from ansible_collections.virt.sriov.plugins.module_utils._xml import pretty_xml
 
 # libvirt constants, usable without the bindings (and in unit tests).
 VIR_DOMAIN_AFFECT_LIVE = 1
@@ -78,14 +79,6 @@ def parse_vf_address(value):
     return parse_pci_address(value)
 
 
-def _validate_vlan(value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 4095:
-        raise SriovError("Invalid vlan %r: expected one VLAN tag, an integer from 0 to 4095." % (value,))
-    return value
-
-
 def _validate_virtualport(value):
     if value is None:
         return None
@@ -116,7 +109,7 @@ def parse_request(params):
         raise SriovError("Options pf and vf go together: pf names the PF, vf the index of its VF.")
     if params.get("vf") is not None and (isinstance(params["vf"], bool) or params["vf"] < 0):
         raise SriovError("Invalid vf %r: expected a VF index (0, 1, ...)." % (params["vf"],))
-    vlan = _validate_vlan(params.get("vlan"))
+    vlan = validate_vlan(params.get("vlan"))
     virtualport = _validate_virtualport(params.get("virtualport"))
     if vlan is not None and virtualport is not None:
         raise SriovError(
@@ -162,12 +155,28 @@ def parse_request(params):
     return request
 
 
-def resolve_vf(host, request):
-    """PciAddress of the VF named by pci_address or pf+vf (None for the network form)."""
+def _planned_list(planned_vfs, pf):
+    if not planned_vfs or pf not in planned_vfs:
+        return None
+    return [parse_pci_address(v) for v in (planned_vfs[pf] or [])]
+
+
+def resolve_vf(host, request, planned_vfs=None):
+    """PciAddress of the VF named by pci_address or pf+vf (None for the network form).
+
+    ``planned_vfs`` (check mode only): PF netdev -> VF addresses an earlier stage would create;
+    a VF that does not exist yet but is planned is accepted (``planned_pf`` of the request is
+    then set to that PF's netdev, for the guards).
+    """
     if request["network"] is not None:
         return None
     if request["pci_address"] is not None:
-        return request["pci_address"]
+        address = request["pci_address"]
+        if planned_vfs and not host.exists(PCI_DEVICES, str(address)):
+            for pf, values in planned_vfs.items():
+                if address in [parse_pci_address(v) for v in (values or [])]:
+                    request["planned_pf"] = pf
+        return address
     pf = request["pf"]
     try:
         pf_address = resolve_pf(host, pci_address=parse_pci_address(pf))
@@ -176,6 +185,10 @@ def resolve_vf(host, request):
             raise
         pf_address = resolve_pf(host, pf=pf)
     vfs = vf_addresses(host, pf_address)
+    planned = _planned_list(planned_vfs, pf)
+    if request["vf"] not in vfs and planned is not None and request["vf"] < len(planned):
+        request["planned_pf"] = pf
+        return planned[request["vf"]]
     if request["vf"] not in vfs:
         raise SriovError(
             "PF %s has no VF %d: it has %s. Create VFs first (virt.sriov.sriov_vfs)."
@@ -243,26 +256,9 @@ def build_element(desired):
     return iface
 
 
-def _indent(element, level=0):
-    pad = "\n" + "  " * level
-    if len(element):
-        element.text = pad + "  "
-        for child in element:
-            _indent(child, level + 1)
-        element[-1].tail = pad
-    if level:
-        element.tail = pad
-    return element
-
-
 def to_text(element):
     """Readable XML of one element (for the diff and the return value)."""
-    clean = copy.deepcopy(element)
-    for node in clean.iter():
-        if node.text is not None and not node.text.strip():
-            node.text = None
-        node.tail = None
-    return ET.tostring(_indent(clean), encoding="unicode") + "\n"
+    return pretty_xml(element) + "\n"
 
 
 def _interfaces(root):
@@ -448,6 +444,9 @@ def _safety(host, conn, usage, dom_uuid, name, desired, plans, warnings):
     attaching = [s for s, p in plans.items() if p["action"] in ("attach", "replace")]
     if not attaching:
         return
+    if desired["vf"] is not None and desired.get("planned_pf"):
+        _planned_safety(host, usage, dom_uuid, desired, attaching, warnings)
+        return
     if desired["vf"] is not None:
         vf = desired["vf"]
         if not host.exists(PCI_DEVICES, str(vf)):
@@ -521,6 +520,24 @@ def _safety(host, conn, usage, dom_uuid, name, desired, plans, warnings):
                 "with scope=config and restart the guest." % name)
 
 
+def _planned_safety(host, usage, dom_uuid, desired, attaching, warnings):
+    """Check mode, a VF that an earlier stage would create: no sysfs facts exist yet, so only
+    libvirt's users of the address are checked; the PF link is a warning (the VF stage can
+    bring it up in the same run)."""
+    vf = desired["vf"]
+    others = [u for u in usage.users_of(vf) if u["uuid"] != dom_uuid]
+    if others:
+        raise SriovError(
+            "VF %s is already used by %s: a VF can belong to one guest only." % (vf, _describe(others)),
+            users=others)
+    pf_name = host.realpath_name(CLASS_NET, desired["planned_pf"], "device")
+    if pf_name:
+        netdev, up = _pf_is_up(host, pf_name)
+        if up is False:
+            warnings.append("PF %s (%s) is down now: libvirt needs it up to attach VF %s%s." % (
+                netdev, pf_name, vf, " live" if "live" in attaching else ""))
+
+
 def _describe(users):
     seen, parts = set(), []
     for user in users:
@@ -588,17 +605,29 @@ def _describe_result(element, scope):
     return result
 
 
-def ensure_interface(conn, host, request, check_mode=False, clock=time.monotonic, sleep=time.sleep):
-    """Plan and (unless check_mode) apply ``request`` (from parse_request). Return the result dict."""
-    warnings = []
+# -- one interface: discover, plan, guard, apply, report ---------------------------------------
+
+def discover_interface(conn, host, request, planned_vfs=None):
+    """The domain, the scopes to look at, the VF and its users: {dom, name, uuid, scopes, vf, usage}."""
     dom = _lookup_domain(conn, request["domain"])
-    name, dom_uuid = dom.name(), dom.UUIDString()
-    scopes = _scopes(dom, request, name)
-    vf = resolve_vf(host, request)
-    usage = collect_vf_usage(conn, host)
+    name = dom.name()
+    return {
+        "dom": dom,
+        "name": name,
+        "uuid": dom.UUIDString(),
+        "scopes": _scopes(dom, request, name),
+        "vf": resolve_vf(host, request, planned_vfs),
+        "usage": collect_vf_usage(conn, host),
+    }
+
+
+def desired_interface(conn, found, request):
+    """What the interface should be: VF or network, MAC (given or derived), VLAN, port profile."""
+    vf, usage = found["vf"], found["usage"]
     desired = {
-        "domain_name": name, "vf": vf, "network": request["network"], "vlan": request["vlan"],
+        "domain_name": found["name"], "vf": vf, "network": request["network"], "vlan": request["vlan"],
         "virtualport": request["virtualport"], "pool": None, "xml": {},
+        "planned_pf": request.get("planned_pf"),
     }
     if request["network"] is not None:
         desired["pool"] = _network_facts(conn, request["network"], usage) if request["state"] == "present" \
@@ -609,117 +638,247 @@ def ensure_interface(conn, host, request, check_mode=False, clock=time.monotonic
         identity = str(vf)
         desired["label"] = "VF %s" % vf
     if request["mac"] is not None:
-        desired["mac"], mac_source = request["mac"], "given"
+        desired["mac"], desired["mac_source"] = request["mac"], "given"
     else:
-        desired["mac"], mac_source = derive_mac(dom_uuid, identity), "derived"
+        desired["mac"], desired["mac_source"] = derive_mac(found["uuid"], identity), "derived"
     if request["network"] is not None:
         desired["label"] += " with MAC %s" % desired["mac"]
+    return desired
 
+
+def plan_interface(found, desired, request):
+    """{scope: {action, existing}} for every scope; reads the domain's XML once per scope."""
     plans = {}
-    for scope in scopes:
-        desired["xml"][scope] = _xml(dom, scope)
+    for scope in found["scopes"]:
+        desired["xml"][scope] = _xml(found["dom"], scope)
         plans[scope] = _plan_scope(desired["xml"][scope], desired, request["state"], scope, desired["pool"])
+    return plans
+
+
+def guard_interface(host, conn, found, desired, plans, request):
+    """Refuse what would take a VF from another guest or cannot work. Return warnings."""
+    warnings = []
     if request["state"] == "present":
-        _safety(host, conn, usage, dom_uuid, name, desired, plans, warnings)
+        _safety(host, conn, found["usage"], found["uuid"], found["name"], desired, plans, warnings)
+    return warnings
 
-    new_element = build_element(desired) if request["state"] == "present" else None
-    changed = any(p["action"] != "none" for p in plans.values())
 
-    # Offline flow (procedure 17.9): restart when the persistent SR-IOV interfaces differ from live.
-    restart = False
-    if request["restart_if_needed"] and dom.isActive():
-        pools = dict((n, (f, _network_defaults(conn, n))) for n, f in usage.networks.items())
-        restart = changed or _signature(_xml(dom, "live"), pools) != _signature(desired["xml"]["config"], pools)
+def needs_restart(conn, found, desired, changed, usage):
+    """Offline flow: does the running guest's live set of SR-IOV interfaces differ from its
+    persistent definition (after this run's changes)? Predicted from ``changed`` in check mode."""
+    dom = found["dom"]
+    if not dom.isActive():
+        return False
+    pools = dict((n, (f, _network_defaults(conn, n))) for n, f in usage.networks.items())
+    return changed or _signature(_xml(dom, "live"), pools) != _signature(_xml(dom, "config"), pools)
 
-    diff = {"before": "", "after": "", "before_header": "", "after_header": ""}
+
+def interface_diff(found, desired, plans, new_element):
+    """--diff of one interface: its XML in each scope before and after."""
     befores, afters = [], []
-    for scope in scopes:
+    for scope in found["scopes"]:
         plan = plans[scope]
         existing = plan["existing"]
-        header = "<!-- domain %s, %s definition, %s -->\n" % (name, scope, desired["label"])
+        header = "<!-- domain %s, %s definition, %s -->\n" % (found["name"], scope, desired["label"])
         befores.append(header + (to_text(existing) if existing is not None else "<!-- absent -->\n"))
         if plan["action"] == "none":
             afters.append(befores[-1])
         else:
             afters.append(header + (to_text(new_element) if new_element is not None else "<!-- absent -->\n"))
-    diff["before"], diff["after"] = "".join(befores), "".join(afters)
-    diff["before_header"] = diff["after_header"] = "domain %s: %s" % (name, desired["label"])
+    label = "domain %s: %s" % (found["name"], desired["label"])
+    return {"before": "".join(befores), "after": "".join(afters), "before_header": label, "after_header": label}
 
-    result = {
-        "changed": changed or restart,
-        "domain": name,
-        "uuid": dom_uuid,
-        "scopes": scopes,
-        "actions": dict((s, p["action"]) for s, p in plans.items()),
-        "mac": desired["mac"],
-        "mac_source": mac_source,
-        "vf": str(vf) if vf is not None else None,
-        "restarted": restart,
-        "active": bool(dom.isActive()),
-        "diff": diff,
-        "warnings": warnings,
-    }
 
-    if check_mode:
-        if request["state"] == "present":
-            predicted = scopes[0] if scopes else None
-            result["interface"] = _describe_result(
-                plans[predicted]["existing"] if predicted and plans[predicted]["action"] == "none" else new_element,
-                predicted) if predicted else None
-        else:
-            result["interface"] = None
-        return result
-
+def apply_interface(host, found, desired, plans, new_element, request, clock, sleep):
+    """Attach/detach/replace in each scope: config first (it never needs the guest), then live."""
+    dom, name = found["dom"], found["name"]
     new_xml = ET.tostring(new_element, encoding="unicode") if new_element is not None else None
     live, config = plans.get("live"), plans.get("config")
     if live and config and live["action"] == "attach" and config["action"] == "attach":
         # The guide's --live --config in one call: libvirt keeps the config unchanged if the live part fails.
         _call("Attaching %s (live and persistent)" % desired["label"], dom.attachDeviceFlags, new_xml,
               VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG, name)
-    else:
-        # Persistent definition first: it never needs the guest's cooperation.
-        for scope in ("config", "live"):
-            plan = plans.get(scope)
-            if plan is None or plan["action"] == "none":
-                continue
-            if plan["action"] in ("detach", "replace"):
-                old = ET.tostring(plan["existing"], encoding="unicode")
-                _call("Detaching %s (%s)" % (desired["label"], scope), dom.detachDeviceFlags, old, FLAGS[scope], name)
-                if scope == "live":
-                    released_vf = _pci_of(plan["existing"])
-                    if plan["existing"].get("managed") != "yes":
-                        released_vf = None  # libvirt does not rebind an unmanaged device: nothing to wait for
-                    deadline = clock() + request["timeout"]
-                    if not _wait_released(dom, desired, released_vf, host, deadline, clock, sleep):
-                        raise SriovError(
-                            "Domain %s did not release %s within %d s after the unplug request%s. A guest "
-                            "releases a PCIe device only when its OS handles hotplug (Linux pciehp or ACPI "
-                            "hotplug); a guest without an OS, or still booting, never does. The request stays "
-                            "pending in QEMU; the device goes away when the guest acknowledges it or is shut "
-                            "down. Use scope=config with restart_if_needed, or shut the guest down."
-                            % (name, desired["label"] if released_vf is None else "VF %s" % released_vf,
-                               request["timeout"],
-                               "; the persistent definition was already changed" if config and
-                               config["action"] != "none" else ""),
-                            changed=True, actions=result["actions"])
-            if plan["action"] in ("attach", "replace"):
-                _call("Attaching %s (%s)" % (desired["label"], scope), dom.attachDeviceFlags, new_xml,
-                      FLAGS[scope], name)
+        return
+    for scope in ("config", "live"):
+        plan = plans.get(scope)
+        if plan is None or plan["action"] == "none":
+            continue
+        if plan["action"] in ("detach", "replace"):
+            old = ET.tostring(plan["existing"], encoding="unicode")
+            _call("Detaching %s (%s)" % (desired["label"], scope), dom.detachDeviceFlags, old, FLAGS[scope], name)
+            if scope == "live":
+                _wait_for_release(host, found, desired, plans, request, clock, sleep)
+        if plan["action"] in ("attach", "replace"):
+            _call("Attaching %s (%s)" % (desired["label"], scope), dom.attachDeviceFlags, new_xml,
+                  FLAGS[scope], name)
 
-    if restart:
-        _restart(dom, name, request["shutdown_timeout"], clock, sleep)
 
-    shown = None
+def _wait_for_release(host, found, desired, plans, request, clock, sleep):
+    existing = plans["live"]["existing"]
+    released_vf = _pci_of(existing)
+    if existing.get("managed") != "yes":
+        released_vf = None  # libvirt does not rebind an unmanaged device: nothing to wait for
+    deadline = clock() + request["timeout"]
+    if not _wait_released(found["dom"], desired, released_vf, host, deadline, clock, sleep):
+        config = plans.get("config")
+        raise SriovError(
+            "Domain %s did not release %s within %d s after the unplug request%s. A guest releases a PCIe "
+            "device only when its OS handles hotplug (Linux pciehp or ACPI hotplug); a guest without an OS, "
+            "or still booting, never does. The request stays pending in QEMU; the device goes away when the "
+            "guest acknowledges it or is shut down. Use scope=config with restart_if_needed, or shut the "
+            "guest down."
+            % (found["name"], desired["label"] if released_vf is None else "VF %s" % released_vf,
+               request["timeout"],
+               "; the persistent definition was already changed" if config and config["action"] != "none" else ""),
+            changed=True, actions=dict((s, p["action"]) for s, p in plans.items()))
+
+
+def report_interface(found, desired, plans, new_element, request, check_mode, restarted):
+    """The result dict of one interface (the single form's keys)."""
+    dom, scopes = found["dom"], found["scopes"]
+    changed = any(p["action"] != "none" for p in plans.values())
+    result = {
+        "changed": changed or restarted,
+        "domain": found["name"],
+        "uuid": found["uuid"],
+        "scopes": scopes,
+        "actions": dict((s, p["action"]) for s, p in plans.items()),
+        "mac": desired["mac"],
+        "mac_source": desired["mac_source"],
+        "vf": str(found["vf"]) if found["vf"] is not None else None,
+        "restarted": restarted,
+        "active": bool(dom.isActive()),
+        "interface": None,
+    }
+    if request["state"] != "present":
+        return result
+    if check_mode:
+        predicted = scopes[0] if scopes else None
+        if predicted:
+            keep = plans[predicted]["action"] == "none"
+            result["interface"] = _describe_result(plans[predicted]["existing"] if keep else new_element, predicted)
+        return result
     for scope in scopes:
         if request["restart_if_needed"] and dom.isActive():
             scope = "live"
         now = [i for i in _interfaces(_xml(dom, scope)) if _matches(i, desired)]
         if now:
-            shown = _describe_result(now[0], scope)
+            result["interface"] = _describe_result(now[0], scope)
             break
-    result["interface"] = shown if request["state"] == "present" else None
-    result["active"] = bool(dom.isActive())
     return result
+
+
+def converge_interface(conn, host, request, check_mode=False, planned_vfs=None, clock=time.monotonic,
+                       sleep=time.sleep, restart=None):
+    """Discover, plan, guard, apply (unless check_mode) and report one interface.
+
+    ``restart``: None follows ``request['restart_if_needed']``; False never restarts (the
+    caller decides once per domain). Returns (result, diff, warnings, found).
+    """
+    found = discover_interface(conn, host, request, planned_vfs if check_mode else None)
+    desired = desired_interface(conn, found, request)
+    plans = plan_interface(found, desired, request)
+    warnings = guard_interface(host, conn, found, desired, plans, request)
+    new_element = build_element(desired) if request["state"] == "present" else None
+    changed = any(p["action"] != "none" for p in plans.values())
+    if restart is None:
+        restart = request["restart_if_needed"] and needs_restart(conn, found, desired, changed, found["usage"])
+    diff = interface_diff(found, desired, plans, new_element)
+    if not check_mode:
+        apply_interface(host, found, desired, plans, new_element, request, clock, sleep)
+        if restart:
+            _restart(found["dom"], found["name"], request["shutdown_timeout"], clock, sleep)
+    result = report_interface(found, desired, plans, new_element, request, check_mode, bool(restart))
+    return result, diff, warnings, found
+
+
+def ensure_interface(conn, host, request, check_mode=False, clock=time.monotonic, sleep=time.sleep,
+                     planned_vfs=None):
+    """Plan and (unless check_mode) apply ``request`` (from parse_request). Return the result dict."""
+    result, diff, warnings, _found = converge_interface(conn, host, request, check_mode=check_mode,
+                                                        planned_vfs=planned_vfs, clock=clock, sleep=sleep)
+    result["diff"] = diff
+    result["warnings"] = warnings
+    return result
+
+
+def _identity_key(host, request, planned_vfs):
+    """What two entries of one run must not share: the VF (by address), or a network MAC."""
+    if request["network"] is not None:
+        return None
+    try:
+        return "VF %s" % resolve_vf(host, dict(request), planned_vfs)
+    except SriovError:
+        return None  # reported by the entry's own run, with its own message
+
+
+def ensure_interfaces(conn, host, groups, common, check_mode=False, planned_vfs=None, clock=time.monotonic,
+                      sleep=time.sleep):
+    """Every interface of every domain in ``groups`` ([{domain, interfaces: [params]}]) in one run.
+
+    ``common``: options for every entry (timeout, restart_if_needed, shutdown_timeout). Every
+    entry is validated first, and a VF named twice is refused, before anything changes. Then,
+    domain by domain, each interface is discovered, planned, guarded and applied; with
+    ``restart_if_needed`` only persistent definitions change and each running domain whose live
+    SR-IOV interfaces then differ is shut down and started once (the offline flow).
+    Returns {changed, interfaces[], restarted[], diff, warnings}.
+    """
+    offline = bool(common.get("restart_if_needed"))
+    batches = []
+    for group in groups:
+        requests = []
+        for item in group.get("interfaces") or []:
+            params = dict(common)
+            params.update(dict((k, v) for k, v in item.items() if v is not None))
+            params["domain"] = group.get("domain")
+            if offline:
+                params["scope"] = "config"
+            params["restart_if_needed"] = False
+            requests.append(parse_request(params))
+        batches.append((group.get("domain"), requests))
+    planned = planned_vfs if check_mode else None
+    claimed = {}
+    for domain, requests in batches:
+        for request in requests:
+            key = _identity_key(host, request, planned)
+            if key is not None and request["state"] == "present":
+                claimed.setdefault(key, []).append(domain)
+    twice = ["%s (%s)" % (key, ", ".join(domains)) for key, domains in sorted(claimed.items()) if len(domains) > 1]
+    if twice:
+        raise SriovError("A VF can be given to one guest once; named more than once in this run: %s."
+                         % "; ".join(twice), duplicates=twice)
+
+    results, diffs, warnings, restarted = [], [], [], []
+    for domain, requests in batches:
+        changed_here = False
+        found = None
+        for request in requests:
+            result, diff, warns, found = converge_interface(conn, host, request, check_mode=check_mode,
+                                                            planned_vfs=planned_vfs, clock=clock, sleep=sleep,
+                                                            restart=False)
+            changed_here = changed_here or result["changed"]
+            results.append(result)
+            diffs.append(diff)
+            warnings.extend(warns)
+        if offline and found is not None and found["dom"].isPersistent():
+            usage = collect_vf_usage(conn, host) if not check_mode else found["usage"]
+            if needs_restart(conn, found, None, changed_here if check_mode else False, usage):
+                if not check_mode:
+                    timeout = common.get("shutdown_timeout")
+                    _restart(found["dom"], found["name"], 120 if timeout is None else timeout, clock, sleep)
+                restarted.append(found["name"])
+                for result in results:
+                    if result["domain"] == found["name"]:
+                        result["restarted"] = True
+                        result["changed"] = True
+                        result["active"] = bool(found["dom"].isActive())
+    return {
+        "changed": any(r["changed"] for r in results),
+        "interfaces": results,
+        "restarted": restarted,
+        "diff": diffs,
+        "warnings": warnings,
+    }
 
 
 def _restart(dom, name, timeout, clock, sleep):

@@ -40,12 +40,149 @@ description:
     or ACPI hotplug. The module waits up to O(timeout) seconds until libvirt removed the interface from the
     live domain and gave the VF back to its host driver, and fails with an explanation when the guest did
     not release it (a guest without an OS never does; the request stays pending until it is shut down)."
+  - "Three forms: one interface (O(domain) with O(pci_address), O(pf) and O(vf), or O(network)),
+    the interfaces of one domain (O(domain) with O(interfaces)), or the interfaces of every guest
+    of the host (O(domains)), each in one execution. In the list forms every entry is validated,
+    and a VF named twice is refused, before anything changes; then each interface is planned,
+    checked and applied in turn, and with O(restart_if_needed) each running guest is shut down
+    and started at most once, after all its interfaces changed."
 options:
   domain:
     description:
       - Name or UUID of the libvirt domain.
+      - Required unless O(domains) is given.
     type: str
-    required: true
+  interfaces:
+    description:
+      - The interfaces of O(domain), in one execution. Each item takes the per-interface options
+        of the single form - O(pci_address), O(pf) with O(vf), or O(network), and O(network_index),
+        O(mac), O(vlan), O(virtualport), O(state), O(scope).
+      - O(timeout), O(restart_if_needed), O(shutdown_timeout), O(planned_vfs) and O(uri) apply to
+        every item.
+    type: list
+    elements: dict
+    version_added: 1.1.0
+    suboptions:
+      pci_address:
+        description: PCI address of the VF, as O(pci_address).
+        type: raw
+      pf:
+        description: The PF whose VF to attach, as O(pf); with C(vf).
+        type: str
+      vf:
+        description: Index of the VF on C(pf).
+        type: int
+      network:
+        description: Name of a hostdev pool network, as O(network).
+        type: str
+      network_index:
+        description: Which of the domain's interfaces on C(network) this is, as O(network_index).
+        type: int
+        default: 0
+      mac:
+        description: Unicast MAC address, as O(mac).
+        type: str
+      vlan:
+        description: One VLAN tag (0-4095), as O(vlan).
+        type: int
+      virtualport:
+        description: An 802.1Qbh port profile, as O(virtualport).
+        type: dict
+        suboptions:
+          type:
+            description: Virtual port type.
+            type: str
+            choices: [802.1Qbh]
+            default: 802.1Qbh
+          profileid:
+            description: Name of the port profile on the switch.
+            type: str
+            required: true
+      state:
+        description: V(present) or V(absent), as O(state).
+        type: str
+        choices: [present, absent]
+        default: present
+      scope:
+        description: V(auto), V(live) or V(config), as O(scope) (always V(config) with O(restart_if_needed=true)).
+        type: str
+        choices: [auto, live, config]
+        default: auto
+  domains:
+    description:
+      - The interfaces of several domains, in one execution - a list of C({domain, interfaces}),
+        where C(interfaces) is as O(interfaces).
+      - Can be combined with O(domain) and O(interfaces); a domain given twice is refused.
+    type: list
+    elements: dict
+    version_added: 1.1.0
+    suboptions:
+      domain:
+        description: Name or UUID of the libvirt domain.
+        type: str
+        required: true
+      interfaces:
+        description: The interfaces of this domain, as O(interfaces).
+        type: list
+        elements: dict
+        required: true
+        suboptions:
+          pci_address:
+            description: PCI address of the VF, as O(pci_address).
+            type: raw
+          pf:
+            description: The PF whose VF to attach, as O(pf); with C(vf).
+            type: str
+          vf:
+            description: Index of the VF on C(pf).
+            type: int
+          network:
+            description: Name of a hostdev pool network, as O(network).
+            type: str
+          network_index:
+            description: Which of the domain's interfaces on C(network) this is, as O(network_index).
+            type: int
+            default: 0
+          mac:
+            description: Unicast MAC address, as O(mac).
+            type: str
+          vlan:
+            description: One VLAN tag (0-4095), as O(vlan).
+            type: int
+          virtualport:
+            description: An 802.1Qbh port profile, as O(virtualport).
+            type: dict
+            suboptions:
+              type:
+                description: Virtual port type.
+                type: str
+                choices: [802.1Qbh]
+                default: 802.1Qbh
+              profileid:
+                description: Name of the port profile on the switch.
+                type: str
+                required: true
+          state:
+            description: V(present) or V(absent), as O(state).
+            type: str
+            choices: [present, absent]
+            default: present
+          scope:
+            description: V(auto), V(live) or V(config), as O(scope) (always V(config) with O(restart_if_needed=true)).
+            type: str
+            choices: [auto, live, config]
+            default: auto
+  planned_vfs:
+    description:
+      - Used in check mode only. The VFs an earlier stage of the same run would create, as a
+        dictionary of PF interface name -> list of VF PCI addresses (the role
+        C(virt.sriov.sriov_vfs) sets the fact C(sriov_vfs_planned_vfs) to it).
+      - A VF that does not exist yet but is listed here (by address, or by O(pf) and O(vf) as
+        the position in the PF's list) is accepted, so C(--check) of a whole playbook predicts
+        instead of failing on a host without VFs. For such a VF only libvirt's users of the
+        address are checked; the PF link is reported as a warning.
+    type: dict
+    version_added: 1.1.0
   state:
     description:
       - V(present) attaches the interface (or replaces it when its settings differ).
@@ -126,6 +263,8 @@ options:
         guest down with an ACPI request, waits up to O(shutdown_timeout) seconds and starts it again.
       - The guest is never forced off; when it does not shut down in time the module fails and leaves it running.
       - Not for transient domains (they would disappear), and not together with O(scope=live).
+      - With O(interfaces) or O(domains), every interface is changed in the persistent definition only (whatever
+        its C(scope)), and each running domain is restarted at most once, after all of its interfaces.
     type: bool
     default: false
   shutdown_timeout:
@@ -204,6 +343,21 @@ EXAMPLES = r"""
     restart_if_needed: true
     shutdown_timeout: 180
 
+- name: Every VF interface of every guest of the host in one execution
+  virt.sriov.libvirt_hostdev_interface:
+    domains:
+      - domain: guestVM
+        interfaces:
+          - pci_address: "0000:01:10.2"
+            mac: "52:54:00:6d:90:02"
+            vlan: 42
+          - network: passthrough
+      - domain: legacyVM
+        interfaces:
+          - pf: enp1s0
+            vf: 2
+    restart_if_needed: true
+
 - name: Take the VF away again (live and persistent) and wait until libvirt released it
   virt.sriov.libvirt_hostdev_interface:
     domain: guestVM
@@ -212,6 +366,28 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+interfaces:
+  description:
+    - With O(interfaces) or O(domains), one entry per interface in the order given (domain by domain), with
+      the keys the single form returns (RV(domain), RV(uuid), RV(scopes), RV(actions), RV(mac),
+      RV(mac_source), RV(vf), RV(restarted), RV(active), RV(interface)) plus C(changed).
+  returned: with O(interfaces) or O(domains)
+  type: list
+  elements: dict
+  sample:
+    - domain: guestVM
+      changed: true
+      actions: {live: attach, config: attach}
+      mac: "52:54:00:6d:90:02"
+      vf: "0000:01:10.2"
+restarted:
+  description:
+    - With O(interfaces) or O(domains), the domains that were (in check mode would be) shut down and started
+      again (O(restart_if_needed)).
+    - With the single form, whether the guest was shut down and started again.
+  returned: success
+  type: raw
+  sample: [legacyVM]
 domain:
   description: Name of the domain.
   returned: success
@@ -248,11 +424,6 @@ vf:
   returned: success
   type: str
   sample: "0000:01:10.2"
-restarted:
-  description: Whether the guest was shut down and started again (O(restart_if_needed)).
-  returned: success
-  type: bool
-  sample: false
 active:
   description: Whether the domain is running (after the change).
   returned: success
@@ -317,48 +488,92 @@ from ansible_collections.virt.sriov.plugins.module_utils._libvirt import (
     LIBVIRT_COMMON_ARGSPEC,
     open_connection,
 )
+from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.plugins.module_utils._libvirt_interface import (
     ensure_interface,
+    ensure_interfaces,
     parse_request,
 )
+
+VIRTUALPORT_OPTIONS = dict(
+    type=dict(type="str", choices=["802.1Qbh"], default="802.1Qbh"),
+    profileid=dict(type="str", required=True),
+)
+INTERFACE_OPTIONS = dict(
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    pci_address=dict(type="raw"),
+    pf=dict(type="str"),
+    vf=dict(type="int"),
+    network=dict(type="str"),
+    network_index=dict(type="int", default=0),
+    mac=dict(type="str"),
+    vlan=dict(type="int"),
+    virtualport=dict(type="dict", options=VIRTUALPORT_OPTIONS),
+    scope=dict(type="str", choices=["auto", "live", "config"], default="auto"),
+)
+INTERFACE_RULES = dict(
+    required_one_of=[("pci_address", "pf", "network")],
+    mutually_exclusive=[("pci_address", "pf", "network")],
+    required_together=[("pf", "vf")],
+)
+COMMON_KEYS = ("timeout", "restart_if_needed", "shutdown_timeout")
 
 
 def main():
     argument_spec = dict(
-        domain=dict(type="str", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        pci_address=dict(type="raw"),
-        pf=dict(type="str"),
-        vf=dict(type="int"),
-        network=dict(type="str"),
-        network_index=dict(type="int", default=0),
-        mac=dict(type="str"),
-        vlan=dict(type="int"),
-        virtualport=dict(type="dict", options=dict(
-            type=dict(type="str", choices=["802.1Qbh"], default="802.1Qbh"),
-            profileid=dict(type="str", required=True),
+        domain=dict(type="str"),
+        interfaces=dict(type="list", elements="dict", options=INTERFACE_OPTIONS, **INTERFACE_RULES),
+        domains=dict(type="list", elements="dict", options=dict(
+            domain=dict(type="str", required=True),
+            interfaces=dict(type="list", elements="dict", options=INTERFACE_OPTIONS, required=True,
+                            **INTERFACE_RULES),
         )),
-        scope=dict(type="str", choices=["auto", "live", "config"], default="auto"),
         timeout=dict(type="int", default=30),
         restart_if_needed=dict(type="bool", default=False),
         shutdown_timeout=dict(type="int", default=120),
+        planned_vfs=dict(type="dict"),
     )
+    argument_spec.update(dict((k, dict(v)) for k, v in INTERFACE_OPTIONS.items()))
     argument_spec.update(LIBVIRT_COMMON_ARGSPEC)
     module = AnsibleModule(
         argument_spec=argument_spec,
-        required_one_of=[("pci_address", "pf", "network")],
-        mutually_exclusive=[("pci_address", "pf", "network")],
+        required_one_of=[("pci_address", "pf", "network", "interfaces", "domains")],
+        mutually_exclusive=[("pci_address", "pf", "network", "interfaces"), ("pci_address", "pf", "network", "domains")],
         required_together=[("pf", "vf")],
+        required_by={"interfaces": "domain"},
         supports_check_mode=True,
     )
     run_module(module, _converge, needs_libvirt=True, lock_name="libvirt_hostdev_interface")
 
 
+def _groups(params):
+    groups = []
+    if params["interfaces"] is not None:
+        groups.append({"domain": params["domain"], "interfaces": params["interfaces"]})
+    groups.extend(params["domains"] or [])
+    names = [g["domain"] for g in groups]
+    twice = sorted(set(n for n in names if names.count(n) > 1))
+    if twice:
+        raise SriovError("Domain(s) %s listed more than once: give all interfaces of a domain in one entry."
+                         % ", ".join(twice), domains=twice)
+    return groups
+
+
 def _converge(module):
-    request = parse_request(module.params)
+    params = module.params
     host = Host(run_command=module.run_command)
-    with open_connection(module.params["uri"]) as conn:
-        return ensure_interface(conn, host, request, check_mode=module.check_mode)
+    if params["interfaces"] is None and params["domains"] is None:
+        if params["domain"] is None:
+            raise SriovError("Option domain is required with pci_address, pf or network.")
+        request = parse_request(params)
+        with open_connection(params["uri"]) as conn:
+            return ensure_interface(conn, host, request, check_mode=module.check_mode,
+                                    planned_vfs=params["planned_vfs"])
+    groups = _groups(params)
+    common = dict((k, params[k]) for k in COMMON_KEYS)
+    with open_connection(params["uri"]) as conn:
+        return ensure_interfaces(conn, host, groups, common, check_mode=module.check_mode,
+                                 planned_vfs=params["planned_vfs"])
 
 
 if __name__ == "__main__":

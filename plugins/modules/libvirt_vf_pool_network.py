@@ -28,6 +28,17 @@ description:
     the guests, unless O(force=true). Removing a network in use follows the same rule.
   - The input is checked against sysfs before libvirt is touched. The PF must exist, be SR-IOV
     capable and, for O(state=active), have VFs. Every address in O(vfs) must be a VF.
+  - "Two forms: one network (O(name) and its options, as in release 1.0), or every network of the
+    host in one execution (O(networks)). With O(networks) every network is validated, planned and
+    checked against its guards before any of them changes, and when at least one kept network is
+    autostarted the module also writes the systemd drop-ins that start libvirt's daemons after
+    udev has created the VFs at boot (C(/etc/systemd/system/<unit>.d/50-virt-sriov.conf) for
+    C(libvirtd), C(virtqemud) and C(virtnetworkd)) and reloads systemd."
+  - Removing a network (O(state=absent)) is refused while guests hold its VFs, and while the
+    persistent definition of any guest (running or shut off) names it with
+    C(<source network='NAME'/>), unless O(force=true).
+  - A restart whose start fails (for example a new definition libvirt cannot start) is rolled back
+    to the previous definition, which is started again; the module then fails with both errors.
 author:
   - Virt SR-IOV Maintainers (@virt-sriov)
 extends_documentation_fragment:
@@ -51,14 +62,79 @@ options:
     description:
       - Name of the libvirt network.
       - 1 to 64 letters, digits, V(_), V(.), V(+) or V(-), not starting with V(.), V(+) or V(-).
+      - Exactly one of O(name) and O(networks) is required.
     type: str
-    required: true
+  networks:
+    description:
+      - Every network to manage, in one execution. Each item takes the options of the single form
+        (O(name), O(pf), O(vfs), O(vf_range), O(vlan), O(managed), O(driver), O(state),
+        O(autostart)); O(force), O(planned_vfs) and O(uri) apply to all of them.
+      - Mutually exclusive with O(name).
+    type: list
+    elements: dict
+    version_added: 1.1.0
+    suboptions:
+      name:
+        description: Name of the libvirt network.
+        type: str
+        required: true
+      pf:
+        description: Interface name of the PF whose VFs form the pool.
+        type: str
+      vfs:
+        description: PCI addresses of the VFs that form the pool.
+        type: list
+        elements: str
+      vf_range:
+        description: With O(networks[].pf), only the VFs with these indexes, for example V(2-5).
+        type: str
+      managed:
+        description: Whether libvirt detaches each VF from its host driver itself.
+        type: bool
+        default: true
+      driver:
+        description: Device assignment back end of the pool.
+        type: str
+        choices: [vfio, kvm]
+        default: vfio
+      vlan:
+        description: Network-level VLAN tag (0 to 4095).
+        type: int
+      state:
+        description: V(active), V(present) or V(absent), as O(state).
+        type: str
+        choices: [present, active, absent]
+        default: active
+      autostart:
+        description: Whether libvirt starts the network when it starts (not set - O(autostart)).
+        type: bool
   pf:
     description:
       - Interface name of the PF whose VFs form the pool, for example V(enp1s0).
       - libvirt lists the PF's VFs when the network starts.
       - Mutually exclusive with O(vfs). One of them is required unless O(state=absent).
     type: str
+  vf_range:
+    description:
+      - With O(pf), pool only the VFs of the PF with these indexes, for example V(2-5) or V(3)
+        (a partition of the PF). The network then lists their PCI addresses (libvirt takes either
+        C(<pf dev>) or addresses, never both), so other VFs of the same PF stay free for fixed
+        assignments (M(virt.sriov.libvirt_hostdev_interface)) or host use.
+      - A VF in the range that is already in the pool of another hostdev network, or given to a
+        guest as a hostdev interface, is refused before anything changes, as is a VF claimed by
+        two networks of one O(networks) list.
+    type: str
+    version_added: 1.1.0
+  planned_vfs:
+    description:
+      - Used in check mode only. The VFs an earlier stage of the same run would create, as a
+        dictionary of PF interface name -> list of VF PCI addresses (the role
+        C(virt.sriov.sriov_vfs) sets the fact C(sriov_vfs_planned_vfs) to it).
+      - A PF listed here is judged by these VFs instead of the ones that exist now, and listed
+        addresses that do not exist yet are accepted, so C(--check) of a whole playbook predicts
+        instead of failing on a host without VFs.
+    type: dict
+    version_added: 1.1.0
   vfs:
     description:
       - PCI addresses of the VFs that form the pool, in any spelling accepted by the collection
@@ -98,6 +174,7 @@ options:
       - Whether libvirt starts the network when it starts.
       - When not set, the current setting is kept (libvirt's default for a new network is off).
       - Ignored with O(state=absent).
+      - With O(networks), the value for every item that does not set its own.
     type: bool
   force:
     description:
@@ -107,6 +184,8 @@ options:
     type: bool
     default: false
 seealso:
+  - module: virt.sriov.libvirt_hostdev_interface
+    description: Gives guests an interface on a pool network, or a fixed VF.
   - name: libvirt network XML format, hostdev forward mode
     description: How libvirt describes a pool of SR-IOV VFs.
     link: https://libvirt.org/formatnetwork.html#connectivity
@@ -139,6 +218,19 @@ EXAMPLES = r"""
     vlan: 42
     state: present
 
+- name: Every pool network of the host in one execution (and libvirt ordered after udev at boot)
+  virt.sriov.libvirt_vf_pool_network:
+    networks:
+      - name: passthrough
+        pf: enp1s0
+        autostart: true
+      - name: partition
+        pf: enp2s0
+        vf_range: "2-5"
+        vlan: 42
+      - name: old-pool
+        state: absent
+
 - name: Remove the pool, even if guests still hold VFs of it
   virt.sriov.libvirt_vf_pool_network:
     name: passthrough
@@ -147,11 +239,36 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+networks:
+  description:
+    - With O(networks), one entry per network, in the order given, with the keys the single form
+      returns (RV(network), RV(actions), RV(reasons)) plus C(changed) and C(name).
+  returned: with O(networks)
+  type: list
+  elements: dict
+  sample:
+    - name: passthrough
+      changed: true
+      actions: ["define", "start", "autostart"]
+      network: {"name": "passthrough", "active": true}
+boot_order:
+  description: With O(networks), the systemd drop-ins that order libvirt's daemons after udev.
+  returned: with O(networks)
+  type: dict
+  contains:
+    changed:
+      description: Whether drop-ins were (or in check mode would be) written or removed.
+      type: bool
+    files:
+      description: The files written or removed.
+      type: list
+      elements: str
+  sample: {"changed": true, "files": ["/etc/systemd/system/libvirtd.service.d/50-virt-sriov.conf"]}
 network:
   description:
     - Facts of the network after the run, from its live XML. In check mode, the state before the
       run.
-  returned: always
+  returned: with O(name)
   type: dict
   contains:
     exists:
@@ -216,7 +333,7 @@ actions:
   description:
     - What the run did (or, in check mode, would do), in order.
     - Each is one of V(stop), V(undefine), V(define), V(start), V(autostart), V(no_autostart).
-  returned: always
+  returned: with O(name)
   type: list
   elements: str
   sample: ["stop", "define", "start"]
@@ -233,6 +350,12 @@ guests:
   type: list
   elements: dict
   sample: [{"domain": "guestVM", "vfs": ["0000:01:10.0"]}]
+domains:
+  description: On refusal to remove a network, the domains whose persistent definition names it.
+  returned: on failure because guests' definitions use the network
+  type: list
+  elements: str
+  sample: ["guestVM"]
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -243,38 +366,66 @@ from ansible_collections.virt.sriov.plugins.module_utils._libvirt import (
     LIBVIRT_COMMON_ARGSPEC,
     open_connection,
 )
-from ansible_collections.virt.sriov.plugins.module_utils._libvirt_network import ensure_vf_pool_network
+from ansible_collections.virt.sriov.plugins.module_utils._libvirt_network import (
+    ensure_vf_pool_network,
+    ensure_vf_pool_networks,
+)
+
+NETWORK_OPTIONS = dict(
+    name=dict(type="str", required=True),
+    pf=dict(type="str"),
+    vfs=dict(type="list", elements="str"),
+    vf_range=dict(type="str"),
+    managed=dict(type="bool", default=True),
+    driver=dict(type="str", choices=["vfio", "kvm"], default="vfio"),
+    vlan=dict(type="int"),
+    state=dict(type="str", choices=["present", "active", "absent"], default="active"),
+    autostart=dict(type="bool"),
+)
 
 
 def main():
     argument_spec = dict(
-        name=dict(type="str", required=True),
+        name=dict(type="str"),
+        networks=dict(type="list", elements="dict", options=NETWORK_OPTIONS,
+                      mutually_exclusive=[("pf", "vfs"), ("vfs", "vf_range")],
+                      required_if=[("state", "present", ("pf", "vfs"), True),
+                                   ("state", "active", ("pf", "vfs"), True)]),
         pf=dict(type="str"),
         vfs=dict(type="list", elements="str"),
+        vf_range=dict(type="str"),
         managed=dict(type="bool", default=True),
         driver=dict(type="str", choices=["vfio", "kvm"], default="vfio"),
         vlan=dict(type="int"),
         state=dict(type="str", choices=["present", "active", "absent"], default="active"),
         autostart=dict(type="bool"),
         force=dict(type="bool", default=False),
+        planned_vfs=dict(type="dict"),
     )
     argument_spec.update(LIBVIRT_COMMON_ARGSPEC)
     module = AnsibleModule(
         argument_spec=argument_spec,
-        mutually_exclusive=[("pf", "vfs")],
-        required_if=[
-            ("state", "present", ("pf", "vfs"), True),
-            ("state", "active", ("pf", "vfs"), True),
-        ],
+        required_one_of=[("name", "networks")],
+        mutually_exclusive=[("name", "networks"), ("pf", "vfs"), ("vfs", "vf_range"),
+                            ("networks", "pf"), ("networks", "vfs"), ("networks", "vf_range")],
+        required_by={"pf": "name", "vfs": "name"},
         supports_check_mode=True,
     )
     run_module(module, _converge, needs_libvirt=True, lock_name="libvirt_vf_pool_network")
 
 
 def _converge(module):
+    params = module.params
     host = Host(run_command=module.run_command)
-    with open_connection(module.params["uri"]) as conn:
-        return ensure_vf_pool_network(conn, host, module.params, check_mode=module.check_mode)
+    with open_connection(params["uri"]) as conn:
+        if params["networks"] is not None:
+            items = [dict(item, force=params["force"],
+                          autostart=params["autostart"] if item["autostart"] is None else item["autostart"])
+                     for item in params["networks"]]
+            return ensure_vf_pool_networks(conn, host, items, check_mode=module.check_mode,
+                                           planned_vfs=params["planned_vfs"])
+        return ensure_vf_pool_network(conn, host, params, check_mode=module.check_mode,
+                                      planned_vfs=params["planned_vfs"])
 
 
 if __name__ == "__main__":

@@ -4,14 +4,18 @@ vf_pool_network role and the libvirt_vf_pool_network module.
 One test, in order, because each step builds on the previous one and every step costs
 seconds under TCG:
 
-1. four steps with the role (check, apply, check, apply): changed, changed, not, not;
-   ``virsh net-dumpxml`` lists the 4 VFs; the boot-ordering drop-in is in place;
+1. four steps with the role (check, apply, check, apply): changed, changed, not, not, each one
+   module execution; ``virsh net-dumpxml`` lists the 4 VFs; the boot-ordering drop-ins were
+   written by the same execution;
 2. guestVM with ``<interface type='network'>`` starts; the network reports connections='1';
 3. the VF count changes (guest stopped: 4 -> 0 -> 2), the guest starts again on the now stale
    pool: the role refuses and names guestVM;
 4. guest stopped: the role restarts the network into a fresh pool of 2 VFs; then idempotent;
 5. reboot (VFs persisted by a udev rule): the network is active with both VFs, and libvirtd
-   started after systemd-udev-settle, after the VFs were created.
+   started after systemd-udev-settle, after the VFs were created;
+6. removing the network is refused while guestVM's persistent definition names it (shut off);
+   two partitions (``vf_range``) that overlap are refused; once the interface is gone, the
+   network is removed and a partition of VF 1 lists only that VF.
 
 The lab is left as it was found (finalizer): guest off and without the interface, network,
 drop-in and udev rule removed, no VFs.
@@ -24,11 +28,12 @@ import pytest
 pytestmark = pytest.mark.lab
 
 NET = "e2e-pool"
+PART = "e2e-part"
 PF = "enp1s0"
 SYSFS = f"/sys/class/net/{PF}/device/sriov_numvfs"
 RULE = "/etc/udev/rules.d/70-virt-sriov-e2e-pool.rules"
-DROPIN = "/etc/systemd/system/libvirtd.service.d/50-virt-sriov-vf-pool.conf"
-DROPIN2 = "/etc/systemd/system/virtnetworkd.service.d/50-virt-sriov-vf-pool.conf"
+DROPIN = "/etc/systemd/system/libvirtd.service.d/50-virt-sriov.conf"
+DROPIN2 = "/etc/systemd/system/{virtqemud,virtnetworkd}.service.d/50-virt-sriov.conf"
 IFACE_XML = "/root/e2e-pool-if.xml"
 VIRSH = "virsh -c qemu:///system"
 
@@ -64,10 +69,6 @@ def manage_results(res):
     return [t for t in res.tasks if t.task.endswith("Manage the pool networks")]
 
 
-def dropin_results(res):
-    return [t for t in res.tasks if t.task.endswith("Order libvirt's network daemons after udev at boot")]
-
-
 def net_facts(lab):
     out = lab.ssh(f"{VIRSH} net-dumpxml {NET}; {VIRSH} net-info {NET}", check=True).stdout
     addresses = re.findall(r"<address type='pci' domain='0x0000' bus='0x01' slot='0x10' function='0x(\d)'/>", out)
@@ -89,14 +90,36 @@ CLEANUP = f"""
 {VIRSH} destroy guestVM >/dev/null 2>&1
 [ -f {IFACE_XML} ] && {VIRSH} detach-device guestVM {IFACE_XML} --config >/dev/null 2>&1
 rm -f {IFACE_XML}
-{VIRSH} net-destroy {NET} >/dev/null 2>&1
-{VIRSH} net-undefine {NET} >/dev/null 2>&1
+for n in {NET} {PART}; do {VIRSH} net-destroy $n >/dev/null 2>&1; {VIRSH} net-undefine $n >/dev/null 2>&1; done
 rm -f {RULE} {DROPIN} {DROPIN2}
-rmdir /etc/systemd/system/libvirtd.service.d /etc/systemd/system/virtnetworkd.service.d 2>/dev/null
+rmdir /etc/systemd/system/{{libvirtd,virtqemud,virtnetworkd}}.service.d 2>/dev/null
 systemctl daemon-reload
 udevadm control --reload
 echo 0 > {SYSFS}
 true
+"""
+
+
+PARTITIONS = f"""
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: remove while a definition names it
+      virt.sriov.libvirt_vf_pool_network:
+        networks: [{{name: {NET}, state: absent}}]
+      ignore_errors: true
+    - name: overlapping partitions
+      virt.sriov.libvirt_vf_pool_network:
+        networks: [{{name: {PART}, pf: {PF}, vf_range: "1"}}, {{name: {PART}-2, pf: {PF}, vf_range: "0-1"}}]
+      ignore_errors: true
+    - name: take the interface out of guestVM's definition
+      ansible.builtin.command: {VIRSH} detach-device guestVM {IFACE_XML} --config
+    - name: remove and partition
+      virt.sriov.libvirt_vf_pool_network:
+        networks: [{{name: {NET}, state: absent}}, {{name: {PART}, pf: {PF}, vf_range: "1"}}]
+    - name: partition xml
+      ansible.builtin.command: {VIRSH} net-dumpxml {PART}
+      changed_when: false
 """
 
 
@@ -117,10 +140,13 @@ def test_pool_network_lifecycle(pool_lab):
                                      ("check 2", True, False), ("apply 2", False, False)), diff=True)
     steps = manage_results(res)
     assert [t.changed for t in steps] == [True, True, False, False], [t.result for t in steps]
-    first = steps[0].result["results"][0]
+    first = steps[0].result["networks"][0]
     assert first["actions"] == ["define", "start", "autostart"], first
-    assert [t.changed for t in dropin_results(res)] == [True, True, False, False]
-    applied = steps[1].result["results"][0]["network"]
+    assert [t.result["boot_order"]["changed"] for t in steps] == [True, True, False, False]
+    assert DROPIN in steps[1].result["boot_order"]["files"], steps[1].result
+    executed = [t.task for t in res.tasks if t.action.endswith("libvirt_vf_pool_network")]
+    assert len(executed) == 4, executed  # one module execution per role run
+    applied = steps[1].result["networks"][0]["network"]
     vfs4 = ["0000:01:10.0", "0000:01:10.2", "0000:01:10.4", "0000:01:10.6"]
     assert applied["vfs"] == vfs4 and applied["active"] and applied["autostart"], applied
     facts = net_facts(lab)
@@ -141,7 +167,7 @@ def test_pool_network_lifecycle(pool_lab):
     res = lab.run_playbook(role_play(("refused", False, True)))
     refused = manage_results(res)[0]
     assert refused.status == "ignored", refused.result
-    msg = refused.result["results"][0]["msg"]
+    msg = refused.result["msg"]
     assert "is in use" in msg and "guestVM" in msg and "stale" in msg, msg
     assert net_facts(lab)["vfs"] == vfs4  # untouched
 
@@ -151,8 +177,8 @@ def test_pool_network_lifecycle(pool_lab):
             f"> {RULE} && udevadm control --reload", check=True)
     res = lab.run_playbook(role_play(("restart", False, False), ("again", True, False)))
     restart, again = manage_results(res)
-    assert restart.changed and restart.result["results"][0]["actions"] == ["stop", "start"], restart.result
-    assert "stale" in restart.result["results"][0]["reasons"][0]
+    assert restart.changed and restart.result["networks"][0]["actions"] == ["stop", "start"], restart.result
+    assert "stale" in restart.result["networks"][0]["reasons"][0]
     assert not again.changed, again.result
     vfs2 = ["0000:01:10.0", "0000:01:10.2"]
     assert net_facts(lab)["vfs"] == vfs2
@@ -174,3 +200,17 @@ def test_pool_network_lifecycle(pool_lab):
     assert set(stamps) == {"VFs allocated", "udev-settle", "libvirtd"}, boot
     assert stamps["VFs allocated"] < stamps["udev-settle"] <= stamps["libvirtd"], boot
     print(json.dumps({"boot": lines, "net": facts["raw"]}, indent=1))
+
+    # 6. persistent users, partitions
+    res = lab.run_playbook(PARTITIONS)
+    refused = res.task("remove while a definition names it")
+    assert refused.status == "ignored", refused.result
+    assert "persistent definition of domain(s) guestVM" in refused.result["msg"], refused.result
+    overlap = res.task("overlapping partitions")
+    assert overlap.status == "ignored" and "claimed by several networks" in overlap.result["msg"], overlap.result
+    done = res.task("remove and partition")
+    assert [n["actions"] for n in done.result["networks"]] == [["stop", "undefine"], ["define", "start"]]
+    part = res.task("partition xml").result["stdout"]
+    assert "<pf " not in part and re.findall(r"function='0x(\d)'", part) == ["2"], part
+    names = lab.ssh(f"{VIRSH} net-list --all --name", check=True).stdout.split()
+    assert NET not in names and PART in names, names

@@ -18,6 +18,7 @@ __metaclass__ = type
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -59,15 +60,29 @@ def load_survey(name):
         return json.load(f)
 
 
+ROLE_SPEC_RE = re.compile(r"/roles/(\w+)/meta/argument_specs\.yml")
+
+
 def playbook_spec(name):
-    """argument_spec of the playbook's validate_argument_spec task(s), merged."""
+    """argument_spec of the playbook's validate_argument_spec task(s), merged. A task that
+    validates against a role's own spec (a lookup of roles/ROLE/meta/argument_specs.yml) counts
+    with that spec, under the playbook's name of the variable."""
     with open(os.path.join(PLAYBOOKS, name)) as f:
         plays = yaml.safe_load(f)
     spec = {}
+    renames = dict((role_var, option) for option, (_role, role_var) in ROLE_LISTS.items())
     for play in plays:
         for task in play.get("tasks", []):
             args = task.get("ansible.builtin.validate_argument_spec")
-            if args:
+            if not args:
+                continue
+            if isinstance(args["argument_spec"], str):
+                role = ROLE_SPEC_RE.search(args["argument_spec"]).group(1)
+                with open(os.path.join(ROLES, role, "meta", "argument_specs.yml")) as f:
+                    options = yaml.safe_load(f)["argument_specs"]["main"]["options"]
+                for var in args["provided_arguments"]:
+                    spec[renames.get(var, var)] = options[var]
+            else:
                 spec.update(args["argument_spec"])
     assert spec, "%s has no ansible.builtin.validate_argument_spec task" % name
     return spec
@@ -230,7 +245,10 @@ def _run_input_tasks(tmp_path, playbook, extra_vars):
     out = tmp_path / "inputs.json"
     tasks.append({"name": "Dump", "ansible.builtin.copy": {"content": "{{ __sriov | to_json }}", "dest": str(out), "mode": "0600"}})
     test_play = [{"name": "Inputs", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]
-    path = tmp_path / "play.yml"
+    # the collection's layout: the playbook validates against ../roles/*/meta/argument_specs.yml
+    (tmp_path / "playbooks").mkdir()
+    os.symlink(ROLES, str(tmp_path / "roles"))
+    path = tmp_path / "playbooks" / "play.yml"
     path.write_text(yaml.safe_dump(test_play))
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
     p = subprocess.run([exe, str(path), "-e", json.dumps(extra_vars)], env=env, cwd=str(tmp_path),

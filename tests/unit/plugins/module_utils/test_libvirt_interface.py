@@ -15,7 +15,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import re
 import xml.etree.ElementTree as ET
 
@@ -25,216 +24,22 @@ from ansible_collections.virt.sriov.plugins.module_utils import _libvirt_interfa
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.plugins.module_utils._mac import derive_mac, normalize_mac
 from ansible_collections.virt.sriov.plugins.module_utils._pci import parse_pci_address
+from ansible_collections.virt.sriov.tests.unit.fakelibvirt import (
+    Clock,
+    FakeConn,
+    FakeDomain,
+    FakeNetwork,
+    guest_xml,
+    set_pf_up,
+)
 
 UUID = "5a1c0f2e-6b7d-4e8a-9c3b-2d4f6a8b0c1e"
 OTHER_UUID = "11111111-2222-3333-4444-555555555555"
 PF = "0000:01:00.0"
 VF1 = "0000:01:10.2"
 
-GUEST = """<domain type='qemu'>
-  <name>{name}</name>
-  <uuid>{uuid}</uuid>
-  <memory unit='KiB'>131072</memory>
-  <os><type arch='x86_64' machine='q35'>hvm</type></os>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <controller type='pci' index='0' model='pcie-root'/>
-{ports}    <memballoon model='none'/>
-  </devices>
-</domain>"""
-
-PORT = ("    <controller type='pci' index='{i}' model='pcie-root-port'><address type='pci' domain='0x0000' "
-        "bus='0x00' slot='0x01' function='0x{f:x}'/></controller>\n")
-
 POOL = """<network><name>passthrough</name><forward mode='hostdev' managed='yes'><pf dev='enp1s0'/>{addresses}
 </forward>{vlan}</network>"""
-
-
-def guest_xml(name="guestVM", uuid=UUID, ports=6):
-    return GUEST.format(name=name, uuid=uuid, ports="".join(PORT.format(i=i, f=i - 1) for i in range(1, ports + 1)))
-
-
-class FakeLibvirtError(Exception):
-    def get_error_message(self):
-        return str(self)
-
-
-def _match(element, candidate):
-    """libvirt's device matching for detach: by host source address, else by MAC."""
-    src = li._pci_of(element)
-    if src is not None:
-        return li._pci_of(candidate) == src
-    mac = element.find("mac").get("address")
-    other = candidate.find("mac")
-    return other is not None and other.get("address") == mac
-
-
-class FakeDomain(object):
-    def __init__(self, xml, active=True, persistent=True, releases=True, shuts_down=True, fake=None,
-                 pool=None):
-        self.config = ET.fromstring(xml)
-        self.live = copy.deepcopy(self.config) if active else None
-        self.persistent = persistent
-        self.releases = releases
-        self.shuts_down = shuts_down
-        self.fake = fake  # FakeHost: VF drivers follow attach/detach like managed='yes'
-        self.pool = pool  # (network name, [VF addresses]) to hand out for type='network'
-        self.calls = []
-        self.fail_attach = None
-
-    # -- identity and state --
-    def name(self):
-        return self.config.findtext("name")
-
-    def UUIDString(self):
-        return self.config.findtext("uuid")
-
-    def isActive(self):
-        return self.live is not None
-
-    def isPersistent(self):
-        return self.persistent
-
-    def XMLDesc(self, flags):
-        tree = self.config if (flags & li.VIR_DOMAIN_XML_INACTIVE or self.live is None) else self.live
-        return ET.tostring(tree, encoding="unicode")
-
-    # -- devices --
-    def _free_bus(self, tree):
-        used = set(int(a.get("bus"), 0) for d in tree.find("devices") for a in d.findall("address")
-                   if a.get("type") == "pci")
-        ports = [int(c.get("index")) for c in tree.find("devices").findall("controller")
-                 if c.get("model") == "pcie-root-port"]
-        free = [p for p in ports if p not in used]
-        if not free:
-            raise FakeLibvirtError("internal error: No more available PCI slots")
-        return free[0]
-
-    def attachDeviceFlags(self, xml, flags):
-        self.calls.append(("attach", flags, xml))
-        if self.fail_attach:
-            raise FakeLibvirtError(self.fail_attach)
-        if flags & li.VIR_DOMAIN_AFFECT_LIVE and self.live is None:
-            raise FakeLibvirtError("Requested operation is not valid: domain is not running")
-        if flags & li.VIR_DOMAIN_AFFECT_CONFIG and not self.persistent:
-            raise FakeLibvirtError("Requested operation is not valid: cannot modify device on transient domain")
-        element = ET.fromstring(xml)
-        targets = []
-        if flags & li.VIR_DOMAIN_AFFECT_LIVE:
-            targets.append(("live", self.live))
-        if flags & li.VIR_DOMAIN_AFFECT_CONFIG:
-            targets.append(("config", self.config))
-        for which, tree in targets:
-            new = copy.deepcopy(element)
-            if which == "live":
-                self._actual(new)
-            bus = self._free_bus(tree)
-            ET.SubElement(new, "address", {"type": "pci", "domain": "0x0000", "bus": "0x%02x" % bus,
-                                           "slot": "0x00", "function": "0x0"})
-            if which == "live":
-                ET.SubElement(new, "alias", {"name": "hostdev0"})
-                vf = li._pci_of(new)
-                if self.fake is not None and vf is not None:
-                    self.fake.bind_vfio(str(vf))
-            tree.find("devices").insert(3, new)
-
-    def _actual(self, iface):
-        """Live view of an interface of a hostdev network: type hostdev with the VF it got."""
-        if iface.get("type") != "network" or not self.pool:
-            return
-        vf = self.pool[1].pop(0)
-        iface.set("type", "hostdev")
-        iface.set("managed", "yes")
-        iface.remove(iface.find("source"))
-        source = ET.SubElement(iface, "source")
-        ET.SubElement(source, "address", parse_pci_address(vf).libvirt_attrs())
-
-    def detachDeviceFlags(self, xml, flags):
-        self.calls.append(("detach", flags, xml))
-        element = ET.fromstring(xml)
-        for which, tree in (("config", self.config), ("live", self.live)):
-            if not flags & li.FLAGS[which] or tree is None:
-                continue
-            found = [i for i in tree.find("devices").findall("interface") if _match(element, i)]
-            if not found:
-                raise FakeLibvirtError("device not found: no device matching MAC address")
-            if which == "live" and not self.releases:
-                continue  # the unplug request stays pending: the guest has no OS to acknowledge it
-            tree.find("devices").remove(found[0])
-            vf = li._pci_of(found[0])
-            if which == "live" and self.fake is not None and vf is not None:
-                self.fake.bind(str(vf), "igbvf")
-
-    def shutdown(self):
-        self.calls.append(("shutdown",))
-        if self.shuts_down:
-            self.live = None
-
-    def create(self):
-        self.calls.append(("create",))
-        self.live = copy.deepcopy(self.config)
-        for iface in self.live.find("devices").findall("interface"):
-            self._actual(iface)
-
-
-class FakeNetwork(object):
-    def __init__(self, xml, active=True, autostart=True):
-        self.xml, self.active, self._autostart = xml, active, autostart
-
-    def name(self):
-        return ET.fromstring(self.xml).findtext("name")
-
-    def isActive(self):
-        return self.active
-
-    def autostart(self):
-        return self._autostart
-
-    def XMLDesc(self, flags):
-        return self.xml
-
-
-class FakeConn(object):
-    def __init__(self, domains=(), networks=()):
-        self.domains = list(domains)
-        self.networks = list(networks)
-
-    def listAllDomains(self, flags):
-        return list(self.domains)
-
-    def listAllNetworks(self, flags):
-        return list(self.networks)
-
-    def lookupByName(self, name):
-        for dom in self.domains:
-            if dom.name() == name:
-                return dom
-        raise FakeLibvirtError("Domain not found: no domain with matching name '%s'" % name)
-
-    def lookupByUUIDString(self, uuid):
-        for dom in self.domains:
-            if dom.UUIDString() == uuid:
-                return dom
-        raise FakeLibvirtError("Domain not found")
-
-    def networkLookupByName(self, name):
-        for net in self.networks:
-            if net.name() == name:
-                return net
-        raise FakeLibvirtError("Network not found: no network with matching name '%s'" % name)
-
-
-class Clock(object):
-    """Fake time: sleep() advances it, so bounded waits end at once."""
-
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 def request(**params):
@@ -250,10 +55,6 @@ def lab(fake):
     dom = FakeDomain(guest_xml(), fake=fake)
     conn = FakeConn([dom])
     return fake, conn, dom
-
-
-def set_pf_up(fake, up):
-    fake.write("sys/devices/pci0000:00/%s/net/enp1s0/flags" % PF, "0x1003\n" if up else "0x1002\n")
 
 
 def run(conn, fake, req, check_mode=False, releases_after=None):
@@ -639,3 +440,98 @@ def test_restart_if_needed_refuses_transient(lab):
     dom.persistent = False
     with pytest.raises(SriovError, match="transient"):
         run(conn, fake, request(pci_address=VF1, restart_if_needed=True))
+
+
+# -- every interface of every guest in one run -----------------------------------------------
+
+COMMON = {"timeout": 30, "restart_if_needed": False, "shutdown_timeout": 120}
+VF2 = "0000:01:10.4"
+
+
+def run_all(conn, fake, groups, check_mode=False, planned_vfs=None, **common):
+    clock = Clock()
+    options = dict(COMMON, **common)
+    return li.ensure_interfaces(conn, fake.host(), groups, options, check_mode=check_mode,
+                                planned_vfs=planned_vfs, clock=clock, sleep=clock.sleep)
+
+
+def test_all_guests_in_one_run_four_steps(lab):
+    fake, conn, dom = lab
+    other = FakeDomain(guest_xml("otherVM", OTHER_UUID), active=False, fake=fake)
+    conn.domains.append(other)
+    groups = [{"domain": "guestVM", "interfaces": [{"pci_address": VF1, "vlan": 42}]},
+              {"domain": "otherVM", "interfaces": [{"pf": "enp1s0", "vf": 2}]}]
+    first = run_all(conn, fake, groups, check_mode=True)
+    assert first["changed"] and [r["actions"] for r in first["interfaces"]] == [
+        {"live": "attach", "config": "attach"}, {"config": "attach"}]
+    assert dom.calls == [] and other.calls == [] and len(first["diff"]) == 2
+    second = run_all(conn, fake, groups)
+    assert [r["actions"] for r in second["interfaces"]] == [r["actions"] for r in first["interfaces"]]
+    assert second["interfaces"][1]["vf"] == VF2 and second["interfaces"][0]["interface"]["vlan"] == 42
+    assert not run_all(conn, fake, groups, check_mode=True)["changed"]
+    assert not run_all(conn, fake, groups)["changed"]
+
+
+def test_a_vf_named_twice_is_refused_before_anything_changes(lab):
+    fake, conn, dom = lab
+    other = FakeDomain(guest_xml("otherVM", OTHER_UUID), active=False, fake=fake)
+    conn.domains.append(other)
+    groups = [{"domain": "guestVM", "interfaces": [{"pci_address": VF1}]},
+              {"domain": "otherVM", "interfaces": [{"pf": "enp1s0", "vf": 1}]}]
+    with pytest.raises(SriovError) as err:
+        run_all(conn, fake, groups)
+    assert "VF 0000:01:10.2 (guestVM, otherVM)" in err.value.msg
+    assert dom.calls == [] and other.calls == []
+
+
+def test_bad_entry_fails_before_anything_changes(lab):
+    fake, conn, dom = lab
+    groups = [{"domain": "guestVM", "interfaces": [{"pci_address": VF1}, {"pci_address": VF2, "mac": "01:00:5e:00:00:01"}]}]
+    with pytest.raises(SriovError, match="multicast"):
+        run_all(conn, fake, groups)
+    assert dom.calls == []
+
+
+def test_offline_flow_restarts_each_guest_once(lab):
+    fake, conn, dom = lab
+    groups = [{"domain": "guestVM", "interfaces": [{"pci_address": VF1}, {"pci_address": VF2}]}]
+    check = run_all(conn, fake, groups, check_mode=True, restart_if_needed=True)
+    assert check["restarted"] == ["guestVM"] and dom.calls == []
+    assert [r["actions"] for r in check["interfaces"]] == [{"config": "attach"}] * 2
+    result = run_all(conn, fake, groups, restart_if_needed=True)
+    assert result["restarted"] == ["guestVM"] and all(r["restarted"] for r in result["interfaces"])
+    assert [c[0] for c in dom.calls] == ["attach", "attach", "shutdown", "create"]
+    assert [c[1] for c in dom.calls[:2]] == [li.VIR_DOMAIN_AFFECT_CONFIG] * 2
+    again = run_all(conn, fake, groups, restart_if_needed=True)
+    assert not again["changed"] and again["restarted"] == []
+
+
+def test_check_mode_with_planned_vfs_predicts_for_a_pf_without_vfs(fake):
+    fake.add_pf(PF, "enp1s0", numvfs=0)
+    set_pf_up(fake, True)
+    dom = FakeDomain(guest_xml(), fake=fake)
+    conn = FakeConn([dom])
+    planned = {"enp1s0": ["0000:01:10.0", VF1]}
+    for selector in ({"pci_address": VF1}, {"pf": "enp1s0", "vf": 1}):
+        groups = [{"domain": "guestVM", "interfaces": [dict(selector, vlan=42)]}]
+        check = run_all(conn, fake, groups, check_mode=True, planned_vfs=planned)
+        assert check["changed"] and check["interfaces"][0]["vf"] == VF1
+        assert check["interfaces"][0]["actions"] == {"live": "attach", "config": "attach"}
+        assert dom.calls == []
+        with pytest.raises(SriovError):  # without the plan, or in a real run, the VF must exist
+            run_all(conn, fake, groups, check_mode=True)
+        with pytest.raises(SriovError):
+            run_all(conn, fake, groups, planned_vfs=planned)
+    assert dom.calls == []
+
+
+def test_check_mode_with_planned_vf_still_refuses_a_vf_of_another_guest(fake):
+    fake.add_pf(PF, "enp1s0", numvfs=0)
+    other = FakeDomain(guest_xml("otherVM", OTHER_UUID), active=False, fake=fake)
+    other.attachDeviceFlags(li.to_text(li.build_element({
+        "network": None, "vf": parse_pci_address(VF1), "mac": "02:00:00:00:00:01", "vlan": None,
+        "virtualport": None})), li.VIR_DOMAIN_AFFECT_CONFIG)
+    conn = FakeConn([FakeDomain(guest_xml(), fake=fake), other])
+    groups = [{"domain": "guestVM", "interfaces": [{"pci_address": VF1}]}]
+    with pytest.raises(SriovError, match="already used by domain otherVM"):
+        run_all(conn, fake, groups, check_mode=True, planned_vfs={"enp1s0": [VF1]})

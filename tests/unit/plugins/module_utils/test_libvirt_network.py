@@ -12,10 +12,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 import pytest
 
 from ansible_collections.virt.sriov.plugins.module_utils import _libvirt_network as net
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
+from ansible_collections.virt.sriov.tests.unit.fakelibvirt import FakeConn, FakeDomain, FakeNetwork
 
 libvirt = pytest.importorskip("libvirt")
 
@@ -272,81 +275,8 @@ def test_libvirt_errors_become_plain_messages(host, conn, monkeypatch):
 
 # -- in use: fakes that answer with the lab's live XML ------------------------------------------
 
-class FakeNetwork(object):
-    def __init__(self, live, inactive, active=True):
-        self.live, self.inactive, self.active = live, inactive, active
-        self.calls = []
-
-    def name(self):
-        return "passthrough"
-
-    def UUIDString(self):
-        return "2865423b-a823-43ce-966c-4675ffa0313a"
-
-    def isActive(self):
-        return self.active
-
-    def isPersistent(self):
-        return True
-
-    def autostart(self):
-        return True
-
-    def XMLDesc(self, flags):
-        return self.inactive if (flags or not self.active) else self.live
-
-    def destroy(self):
-        self.calls.append("destroy")
-        self.active = False
-
-    def create(self):
-        self.calls.append("create")
-        self.active = True
-
-    def undefine(self):
-        self.calls.append("undefine")
-
-
-class FakeDomain(object):
-    def __init__(self, name, live, config, running=True):
-        self._name, self._live, self._config, self._running = name, live, config, running
-
-    def name(self):
-        return self._name
-
-    def UUIDString(self):
-        return "uuid-" + self._name
-
-    def isActive(self):
-        return self._running
-
-    def isPersistent(self):
-        return True
-
-    def XMLDesc(self, flags):
-        return self._config if flags else self._live
-
-
-class FakeConn(object):
-    def __init__(self, network, domains):
-        self.network, self.domains, self.defined = network, domains, []
-
-    def networkLookupByName(self, name):
-        return self.network
-
-    def listAllNetworks(self, flags):
-        return [self.network]
-
-    def listAllDomains(self, flags):
-        return self.domains
-
-    def networkDefineXML(self, xml):
-        self.defined.append(xml)
-        return self.network
-
-
 def in_use():
-    return FakeConn(FakeNetwork(LIVE_IN_USE, INACTIVE), [FakeDomain("guestVM", GUEST_LIVE, GUEST_CONFIG)])
+    return FakeConn([FakeDomain(GUEST_CONFIG, live_xml=GUEST_LIVE)], [FakeNetwork(LIVE_IN_USE, inactive=INACTIVE)])
 
 
 def test_up_to_date_pool_in_use_is_left_alone(host):
@@ -388,7 +318,7 @@ def test_force_restarts_stale_pool_with_warning(fake, host):
 def test_stale_pool_without_guests_restarts(fake, host):
     fake.set_numvfs(PF, 0)
     fake.set_numvfs(PF, 2)
-    conn = FakeConn(FakeNetwork(LIVE_IN_USE.replace(" connections='1'", ""), INACTIVE), [])
+    conn = FakeConn([], [FakeNetwork(LIVE_IN_USE.replace(" connections='1'", ""), inactive=INACTIVE)])
     check = net.ensure_vf_pool_network(conn, host, params(), check_mode=True)
     assert check["actions"] == ["stop", "start"] and conn.network.calls == []
     result = net.ensure_vf_pool_network(conn, host, params())
@@ -398,7 +328,7 @@ def test_stale_pool_without_guests_restarts(fake, host):
 
 def test_stale_pool_when_vfs_are_gone_says_create_them(fake, host):
     fake.set_numvfs(PF, 0)
-    conn = FakeConn(FakeNetwork(LIVE_IN_USE.replace(" connections='1'", ""), INACTIVE), [])
+    conn = FakeConn([], [FakeNetwork(LIVE_IN_USE.replace(" connections='1'", ""), inactive=INACTIVE)])
     with pytest.raises(SriovError) as err:
         net.ensure_vf_pool_network(conn, host, params(state="present"))
     assert "No VFs on PF enp1s0" in err.value.msg
@@ -408,3 +338,168 @@ def test_pf_down_warns(fake, host, conn):
     fake.write("sys/devices/pci0000:00/%s/net/enp1s0/operstate" % PF, "down\n")
     result = net.ensure_vf_pool_network(conn, host, params())
     assert any("PF enp1s0 is down" in w for w in result["warnings"])
+
+
+# -- every network of the host in one run --------------------------------------------------------
+
+def systemctl(fake):
+    """A systemctl on the fake host whose calls are recorded; returns the list of calls."""
+    fake.add_program("usr/bin/systemctl")
+    calls = []
+
+    def run(argv, **_kwargs):
+        calls.append(list(argv))
+        return 0, "", ""
+    return calls, fake.host(run_command=run)
+
+
+def test_list_four_steps_with_boot_order(fake, host, conn):
+    calls, host = systemctl(fake)
+    fake.set_numvfs("0000:02:00.0", 2)
+    items = [params(name="pool1", autostart=True),
+             params(name="pool2", pf=None, vfs=[fake.vf_address("0000:02:00.0", 0)], state="present")]
+    first = net.ensure_vf_pool_networks(conn, host, items, check_mode=True)
+    assert first["changed"]
+    assert [n["actions"] for n in first["networks"]] == [["define", "start", "autostart"], ["define"]]
+    assert [n["name"] for n in first["networks"]] == ["pool1", "pool2"]
+    assert first["boot_order"]["changed"] and len(first["boot_order"]["files"]) == 3
+    assert "network pool1" in [d.get("before_header") for d in first["diff"]]
+    assert any("After=systemd-udev-settle.service" in d["after"] for d in first["diff"]
+               if d["after_header"].startswith("systemd"))
+    assert conn.listAllNetworks(0) == [] and calls == []
+    assert not os.path.exists(fake.p("etc/systemd/system/libvirtd.service.d/50-virt-sriov.conf"))
+    second = net.ensure_vf_pool_networks(conn, host, items)
+    assert second["changed"] and [n["actions"] for n in second["networks"]] == [n["actions"] for n in first["networks"]]
+    assert "After=systemd-udev-settle.service" in fake.read("etc/systemd/system/libvirtd.service.d/50-virt-sriov.conf")
+    assert calls == [["/usr/bin/systemctl", "daemon-reload"]]
+    third = net.ensure_vf_pool_networks(conn, host, items, check_mode=True)
+    fourth = net.ensure_vf_pool_networks(conn, host, items)
+    assert not third["changed"] and not fourth["changed"] and not fourth["boot_order"]["changed"]
+    assert len(calls) == 1
+
+
+def test_list_without_autostarted_network_writes_no_dropin(fake, host, conn):
+    result = net.ensure_vf_pool_networks(conn, host, [params(autostart=False), params(name="gone", state="absent")])
+    assert result["changed"] and result["boot_order"] == {"changed": False, "files": []}
+    assert not os.path.exists(fake.p("etc/systemd/system/libvirtd.service.d/50-virt-sriov.conf"))
+
+
+def test_list_validates_everything_before_libvirt(host, conn):
+    with pytest.raises(SriovError) as err:
+        net.ensure_vf_pool_networks(conn, host, [params(name="ok"), params(name="bad", pf="enp2s0")])
+    assert "No VFs on PF enp2s0" in err.value.msg and conn.listAllNetworks(0) == []
+    with pytest.raises(SriovError) as err:
+        net.ensure_vf_pool_networks(conn, host, [params(name="twice"), params(name="twice", state="absent")])
+    assert "listed twice" in err.value.msg
+
+
+# -- check mode predicts from the VFs an earlier stage would create ----------------------------
+
+PLANNED = {"enp2s0": ["0000:02:10.0", "0000:02:10.2"]}
+
+
+def test_check_mode_with_planned_vfs_predicts_a_pool_on_a_pf_without_vfs(host, conn):
+    check = net.ensure_vf_pool_networks(conn, host, [params(pf="enp2s0", autostart=True)], check_mode=True,
+                                        planned_vfs=PLANNED)
+    result = check["networks"][0]
+    assert check["changed"] and result["actions"] == ["define", "start", "autostart"]
+    assert [d for d in check["diff"] if d.get("before_header") == "network passthrough"][0]["after"]["vfs"] == \
+        PLANNED["enp2s0"]
+    assert conn.listAllNetworks(0) == []
+    with pytest.raises(SriovError, match="No VFs on PF enp2s0"):
+        net.ensure_vf_pool_network(conn, host, params(pf="enp2s0"), check_mode=True)
+    with pytest.raises(SriovError, match="No VFs on PF enp2s0"):  # a real run never trusts a plan
+        net.ensure_vf_pool_network(conn, host, params(pf="enp2s0"), planned_vfs=PLANNED)
+
+
+def test_check_mode_accepts_planned_addresses(host, conn):
+    check = net.ensure_vf_pool_network(conn, host, params(pf=None, vfs=["02:10.2"]), check_mode=True,
+                                       planned_vfs=PLANNED)
+    assert check["changed"] and check["actions"] == ["define", "start"]
+    with pytest.raises(SriovError, match="does not exist on this host"):
+        net.ensure_vf_pool_network(conn, host, params(pf=None, vfs=["02:10.2"]), check_mode=True)
+
+
+def test_check_mode_with_planned_vfs_predicts_a_stale_pool(fake, host):
+    conn = FakeConn([], [FakeNetwork(LIVE_IN_USE.replace(" connections='1'", ""), inactive=INACTIVE)])
+    planned = {"enp1s0": ["0000:01:10.0", "0000:01:10.2"]}  # the VF stage goes 4 -> 2
+    check = net.ensure_vf_pool_network(conn, host, params(), check_mode=True, planned_vfs=planned)
+    assert check["actions"] == ["stop", "start"] and "stale" in check["reasons"][0]
+    assert conn.network.calls == []
+
+
+# -- removal checks the guests' persistent definitions ---------------------------------------
+
+def test_absent_refuses_while_shut_off_guests_name_the_network(host):
+    conn = FakeConn([FakeDomain(GUEST_CONFIG, active=False)], [FakeNetwork(INACTIVE, active=False)])
+    for check_mode in (True, False):
+        with pytest.raises(SriovError) as err:
+            net.ensure_vf_pool_network(conn, host, params(state="absent"), check_mode=check_mode)
+        assert "persistent definition of domain(s) guestVM" in err.value.msg
+        assert err.value.details["domains"] == ["guestVM"]
+    assert conn.network.calls == []
+    forced = net.ensure_vf_pool_network(conn, host, params(state="absent", force=True))
+    assert forced["actions"] == ["undefine"] and conn.network.calls == ["undefine"]
+
+
+# -- a restart whose start fails rolls back -------------------------------------------------
+
+def test_failed_restart_rolls_back_to_the_old_definition(host):
+    network = FakeNetwork(LIVE_IN_USE.replace(" connections='1'", ""), inactive=INACTIVE)
+    network.fail_create = ["internal error: new definition refused"]
+    conn = FakeConn([], [network])
+    with pytest.raises(SriovError) as err:
+        net.ensure_vf_pool_network(conn, host, params(state="present", vlan=9))
+    assert "new definition refused" in err.value.msg and "rolled back" in err.value.msg
+    assert network.calls == ["destroy", "create", "create"] and network.active
+    assert conn.defined[-1] == INACTIVE and network.inactive == INACTIVE
+
+
+def test_failed_restart_and_failed_rollback_name_both_errors(host):
+    network = FakeNetwork(LIVE_IN_USE.replace(" connections='1'", ""), inactive=INACTIVE)
+    network.fail_create = ["internal error: first", "internal error: second"]
+    conn = FakeConn([], [network])
+    with pytest.raises(SriovError) as err:
+        net.ensure_vf_pool_network(conn, host, params(state="present", vlan=9))
+    assert "first" in err.value.msg and "second" in err.value.msg and "is down" in err.value.msg
+    assert not network.active
+
+
+# -- partitions of a PF (vf_range) ----------------------------------------------------------
+
+def test_vf_range_pools_only_those_vfs(host, conn):
+    result = net.ensure_vf_pool_network(conn, host, params(vf_range="1-2"))
+    xml = conn.networkLookupByName("passthrough").XMLDesc(0)
+    assert "<pf " not in xml and xml.count("<address ") == 2, xml
+    assert result["network"]["vfs"] == ["0000:01:10.2", "0000:01:10.4"]
+    assert not net.ensure_vf_pool_network(conn, host, params(vf_range="1-2"))["changed"]
+
+
+@pytest.mark.parametrize("value, needle", [
+    ("5-2", "Invalid vf_range '5-2'"),
+    ("a-b", "Invalid vf_range 'a-b'"),
+    ("3-6", "names VF(s) 4, 5, 6, which do not exist"),
+])
+def test_bad_vf_range(host, conn, value, needle):
+    with pytest.raises(SriovError) as err:
+        net.ensure_vf_pool_network(conn, host, params(vf_range=value))
+    assert needle in err.value.msg and conn.listAllNetworks(0) == []
+
+
+def test_overlapping_partitions_are_refused_before_anything_changes(host, conn):
+    with pytest.raises(SriovError) as err:
+        net.ensure_vf_pool_networks(conn, host, [params(name="a", vf_range="0-1"), params(name="b", vf_range="1-2")])
+    assert "VF 0000:01:10.2: networks a, b" in err.value.msg and conn.listAllNetworks(0) == []
+
+
+def test_partition_overlapping_a_fixed_assignment_or_another_pool_is_refused(host):
+    fixed = GUEST_LIVE.replace("function='0x0'", "function='0x4'")
+    conn = FakeConn([FakeDomain(fixed, active=False)], [])
+    with pytest.raises(SriovError) as err:
+        net.ensure_vf_pool_network(conn, host, params(name="part", vf_range="1-2"))
+    assert "VF 0000:01:10.4" in err.value.msg and "assigned to domain(s) guestVM" in err.value.msg
+    assert conn.defined == []
+    conn = FakeConn([], [FakeNetwork(LIVE_IN_USE.replace(" connections='1'", ""), inactive=INACTIVE)])
+    with pytest.raises(SriovError) as err:
+        net.ensure_vf_pool_network(conn, host, params(name="part", vf_range="3"))
+    assert "in the pool of network(s) passthrough" in err.value.msg and conn.defined == []

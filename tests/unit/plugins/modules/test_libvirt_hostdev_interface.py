@@ -14,14 +14,10 @@ from contextlib import contextmanager
 import pytest
 
 from ansible_collections.virt.sriov.plugins.modules import libvirt_hostdev_interface as module
-from ansible_collections.virt.sriov.tests.unit.plugins.module_utils.test_libvirt_interface import (
-    PF,
-    VF1,
-    FakeConn,
-    FakeDomain,
-    guest_xml,
-    set_pf_up,
-)
+from ansible_collections.virt.sriov.tests.unit.fakelibvirt import FakeConn, FakeDomain, guest_xml, set_pf_up
+
+PF = "0000:01:00.0"
+VF1 = "0000:01:10.2"
 
 
 @pytest.fixture
@@ -92,3 +88,30 @@ def test_unexpected_error_has_no_traceback(run_module, conn, monkeypatch):
     monkeypatch.setattr(module, "ensure_interface", boom)
     result = run_module(module, {"domain": "guestVM", "pci_address": VF1})
     assert result["failed"] and result["msg"] == "Unexpected error: RuntimeError: surprise"
+
+
+def test_domains_in_one_execution(run_module, conn, fake):
+    conn.domains.append(FakeDomain(guest_xml("otherVM", "11111111-2222-3333-4444-555555555555"),
+                                   active=False, fake=fake))
+    args = {"domain": "guestVM", "interfaces": [{"pci_address": VF1, "vlan": 42}],
+            "domains": [{"domain": "otherVM", "interfaces": [{"pf": "enp1s0", "vf": 2}]}]}
+    check = run_module(module, args, check_mode=True, diff=True)
+    assert check["changed"] and [i["domain"] for i in check["interfaces"]] == ["guestVM", "otherVM"]
+    assert isinstance(check["diff"], list) and len(check["diff"]) == 2
+    assert run_module(module, args)["changed"]
+    again = run_module(module, args)
+    assert not again["changed"] and again["restarted"] == []
+    assert conn.opened == ["qemu:///system"] * 3
+
+
+@pytest.mark.parametrize("args, words", [
+    ({"interfaces": [{"pci_address": VF1}]}, "missing parameter(s) required by 'interfaces': domain"),
+    ({"domain": "guestVM", "interfaces": [{"pci_address": VF1, "network": "p"}]}, "mutually exclusive"),
+    ({"domain": "guestVM", "interfaces": [{"vlan": 4}]}, "one of the following is required"),
+    ({"domains": [{"domain": "guestVM", "interfaces": []}], "domain": "guestVM",
+      "interfaces": [{"pci_address": VF1}]}, "listed more than once"),
+])
+def test_list_form_argument_errors(run_module, conn, args, words):
+    result = run_module(module, args)
+    assert result["failed"] and words in result["msg"], result["msg"]
+    assert conn.domains[0].calls == []

@@ -69,7 +69,7 @@ def test_uri_is_passed(lab_host, conn, run_module):
 
 
 @pytest.mark.parametrize("args, needle", [
-    (dict(name="p"), "state is active but any of the following are missing: pf, vfs"),
+    (dict(name="p"), "Exactly one of pf (the PF's interface name) or vfs"),
     (dict(name="p", pf="enp1s0", vfs=["01:10.0"]), "mutually exclusive: pf|vfs"),
     (dict(name="p", pf="enp1s0", driver="xen"), "value of driver must be one of: vfio, kvm"),
     (dict(name="p", pf="enp2s0"), "No VFs on PF enp2s0 (0000:02:00.0): create them first"),
@@ -92,3 +92,33 @@ def test_absent_needs_no_pool(lab_host, conn, run_module):
 def test_unreachable_uri_fails_cleanly(lab_host, run_module, tmp_path):
     result = run_module(module, dict(name="p", pf="enp1s0", uri="test://%s/missing.xml" % tmp_path))
     assert result["failed"] and "Cannot connect to libvirt at URI" in result["msg"]
+
+
+def test_networks_list_in_one_execution(lab_host, conn, run_module):
+    args = dict(networks=[dict(name="a", pf="enp1s0", autostart=True), dict(name="b", state="absent")])
+    check = run_module(module, args, check_mode=True, diff=True)
+    assert check["changed"] and [n["name"] for n in check["networks"]] == ["a", "b"]
+    assert check["networks"][0]["actions"] == ["define", "start", "autostart"]
+    assert check["networks"][1]["actions"] == [] and check["boot_order"]["changed"]
+    assert isinstance(check["diff"], list) and conn.listAllNetworks(0) == []
+    applied = run_module(module, args)
+    assert applied["changed"] and applied["networks"][0]["network"]["active"]
+    assert lab_host.read("etc/systemd/system/libvirtd.service.d/50-virt-sriov.conf").startswith("# Managed by")
+    assert not run_module(module, args)["changed"]
+
+
+def test_networks_default_autostart_from_the_top_level(lab_host, conn, run_module):
+    result = run_module(module, dict(networks=[dict(name="a", pf="enp1s0")], autostart=True))
+    assert result["networks"][0]["network"]["autostart"] is True
+
+
+@pytest.mark.parametrize("args, needle", [
+    (dict(name="p", networks=[dict(name="a", pf="enp1s0")]), "mutually exclusive: name|networks"),
+    (dict(networks=[dict(name="a", pf="enp1s0", vfs=["01:10.0"])]), "mutually exclusive: pf|vfs"),
+    (dict(networks=[dict(name="a")]), "state is active but any of the following are missing: pf, vfs"),
+    (dict(pf="enp1s0"), "one of the following is required: name, networks"),
+])
+def test_list_form_argument_errors(lab_host, conn, run_module, args, needle):
+    result = run_module(module, args)
+    assert result["failed"] and needle in result["msg"], result["msg"]
+    assert conn.listAllNetworks(0) == []
