@@ -15,13 +15,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.virt.sriov.plugins.module_utils import _libvirt
+from ansible_collections.virt.sriov.plugins.module_utils import _libvirt, _sysfs
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.plugins.module_utils._iplink import empty_settings, read_vf_settings
 from ansible_collections.virt.sriov.plugins.module_utils._sysfs import (
     TESTED_DRIVERS,
+    TIMED_OUT,
     PciNames,
     list_sriov_pfs,
+    read_numvfs_bounded,
     read_pf,
     read_vfs,
     resolve_pf,
@@ -48,18 +50,31 @@ def _vf_dict(sysfs_vf, settings, usage):
     return dict((key, vf.get(key)) for key in VF_KEYS)
 
 
-def describe_pf(host, address, usage=None, names=None, vf_settings=True, warnings=None):
+def describe_pf(host, address, usage=None, names=None, vf_settings=True, warnings=None, numvfs=None):
     """The PF dict of docs/docsite/rst/architecture.rst with ``vfs`` filled.
 
     ``usage``: a VfUsage (from collect_vf_usage) or None, which leaves ``used_by`` and
     ``networks`` null. ``names``: a shared PciNames (one is made otherwise). ``vf_settings``:
     run ``ip -j -d link show`` once on the PF's netdev for the VF admin settings; when the
     PF has no netdev or ``ip`` fails, those settings are null and, if ``warnings`` is a list,
-    a sentence saying why is appended to it.
+    a sentence saying why is appended to it. ``numvfs``: {address: value} from
+    read_numvfs_bounded; without it sriov_numvfs is read with the same bound here.
     """
     if names is None:
         names = PciNames(host)
-    pf = read_pf(host, address)
+    if numvfs is None:
+        numvfs = read_numvfs_bounded(host, [address])
+    count = numvfs.get(str(address))
+    if count is TIMED_OUT:
+        if warnings is not None:
+            warnings.append(
+                "Reading sriov_numvfs of PF %s did not answer within %d s: a change of its VF count "
+                "is stuck in the kernel (most likely a guest still holds one of its VFs through "
+                "vfio-pci); its numvfs is reported as null." % (address, _sysfs.NUMVFS_READ_TIMEOUT))
+        count = None
+    elif count is None:
+        count = 0
+    pf = read_pf(host, address, numvfs=count)
     pf["vendor_name"], pf["device_name"] = names.lookup(pf["vendor_id"], pf["device_id"])
     sysfs_vfs = read_vfs(host, address)
     settings_by_index = {}
@@ -86,8 +101,9 @@ def describe_pf(host, address, usage=None, names=None, vf_settings=True, warning
 def describe_all(host, addresses, usage=None, vf_settings=True, warnings=None):
     """describe_pf() for each address, sharing one PCI name database reader."""
     names = PciNames(host)
+    numvfs = read_numvfs_bounded(host, addresses)
     return [describe_pf(host, address, usage=usage, names=names, vf_settings=vf_settings,
-                        warnings=warnings)
+                        warnings=warnings, numvfs=numvfs)
             for address in addresses]
 
 

@@ -14,7 +14,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import re
+import select
+import time
 
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.plugins.module_utils._pci import PciAddress, parse_pci_address
@@ -128,8 +131,128 @@ def read_vfs(host, pf_address):
     return vfs
 
 
-def read_pf(host, address):
-    """Facts about a PF (sysfs only; the VF list is read by read_vfs)."""
+# While a write of sriov_numvfs is stuck in the kernel (a guest that never releases a VF held
+# by vfio-pci), every read of that PF's sriov_numvfs blocks too: the kernel holds the device
+# lock. Read-only callers read it from forked children with one deadline for all PFs.
+NUMVFS_READ_TIMEOUT = 10
+
+
+def _read_in_child(path, index, write_fd):
+    """Child side of read_bounded_many: read ``path``, report ``<index> ok <text>`` or
+    ``<index> err <errno>`` on ``write_fd``, exit. Only os calls: no locks of the parent."""
+    status = 0
+    try:
+        try:
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for std in (0, 1, 2):
+                os.dup2(devnull, std)  # never hold the module's stdout open while stuck
+            for entry in os.listdir("/proc/self/fd"):
+                fd = int(entry)
+                if fd > 2 and fd != write_fd:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                data = os.read(fd, 4096)
+            finally:
+                os.close(fd)
+            line = b"%d ok " % index + data.replace(b"\n", b" ").strip() + b"\n"
+        except OSError as exc:
+            line = b"%d err %d\n" % (index, exc.errno or 0)
+        os.write(write_fd, line)
+    except BaseException:  # pylint: disable=broad-except
+        status = 1
+    finally:
+        os._exit(status)  # pylint: disable=protected-access
+
+
+def read_bounded_many(paths, timeout, clock=time.monotonic):
+    """Read small files that the kernel may block on, one forked child per file, all within
+    ``timeout`` seconds. Returns a list parallel to ``paths``: the stripped text, None when the
+    file cannot be read, or TIMED_OUT when it did not answer (that child is left behind: a
+    read stuck in the kernel cannot be interrupted; it ends when the kernel lets it)."""
+    results = [TIMED_OUT] * len(paths)
+    if not paths:
+        return results
+    read_fd, write_fd = os.pipe()
+    pids = []
+    try:
+        for index, path in enumerate(paths):
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child ends in os._exit
+                os.close(read_fd)
+                _read_in_child(path, index, write_fd)
+            pids.append(pid)
+        os.close(write_fd)
+        write_fd = None
+        buffer = b""
+        pending = set(range(len(paths)))
+        deadline = clock() + timeout
+        while pending:
+            remaining = deadline - clock()
+            if remaining <= 0:
+                break
+            ready, _w, _x = select.select([read_fd], [], [], min(remaining, 0.5))
+            if not ready:
+                continue
+            chunk = os.read(read_fd, 65536)
+            if not chunk:  # every child has exited
+                for index in pending:
+                    results[index] = None
+                break
+            buffer += chunk
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                index, kind, value = (line.split(b" ", 2) + [b""])[:3]
+                index = int(index)
+                pending.discard(index)
+                results[index] = value.decode("utf-8", "replace").strip() if kind == b"ok" else None
+    finally:
+        if write_fd is not None:
+            os.close(write_fd)
+        os.close(read_fd)
+        for pid in pids:
+            try:
+                os.waitpid(pid, os.WNOHANG)  # reap those that ended; a stuck one stays
+            except OSError:
+                pass
+    return results
+
+
+class _TimedOut(object):
+    def __repr__(self):
+        return "TIMED_OUT"
+
+
+TIMED_OUT = _TimedOut()
+
+
+def read_numvfs_bounded(host, addresses, timeout=None):
+    """{address: sriov_numvfs as int, None (unreadable) or TIMED_OUT} for every PF address,
+    within ``timeout`` seconds (default NUMVFS_READ_TIMEOUT)."""
+    if timeout is None:
+        timeout = NUMVFS_READ_TIMEOUT
+    paths = [host.path(PCI_DEVICES, str(address), "sriov_numvfs") for address in addresses]
+    found = {}
+    for address, text in zip(addresses, read_bounded_many(paths, timeout)):
+        if text is None or text is TIMED_OUT:
+            found[str(address)] = text
+            continue
+        try:
+            found[str(address)] = int(text, 0)
+        except ValueError:
+            found[str(address)] = None
+    return found
+
+
+_UNSET = object()
+
+
+def read_pf(host, address, numvfs=_UNSET):
+    """Facts about a PF (sysfs only; the VF list is read by read_vfs). ``numvfs``: a value read
+    already (read_numvfs_bounded), so that this function does not read the attribute itself."""
     name = str(address)
     device = read_device(host, address)
     netdevs = device["netdevs"]
@@ -144,7 +267,7 @@ def read_pf(host, address):
         "device_id": device["device_id"],
         "iommu_group": device["iommu_group"],
         "totalvfs": host.read_int(PCI_DEVICES, name, "sriov_totalvfs", default=0),
-        "numvfs": host.read_int(PCI_DEVICES, name, "sriov_numvfs", default=0),
+        "numvfs": host.read_int(PCI_DEVICES, name, "sriov_numvfs", default=0) if numvfs is _UNSET else numvfs,
         "drivers_autoprobe": None if autoprobe is None else bool(autoprobe),
         "link_state": host.read(CLASS_NET, netdev, "operstate") if netdev else None,
         "mac": host.read(CLASS_NET, netdev, "address") if netdev else None,

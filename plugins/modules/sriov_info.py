@@ -26,6 +26,10 @@ description:
     libvirt domains use it (live or persistent configuration, directly by PCI address or through a
     hostdev network) and which hostdev networks include it. Otherwise those fields are V(null) and
     a warning says why; the module does not fail (see O(libvirt)).
+  - Never blocks - C(sriov_numvfs), which the kernel does not answer while a write of it is
+    stuck, is read for all PFs from short-lived child processes with one deadline; a PF that does
+    not answer is reported with RV(pfs[].numvfs=null) and a warning, the others as usual.
+  - A libvirt domain or network undefined while the module reads it is skipped.
   - Cost is linear in the number of VFs, with at most one C(ip) command per PF and one libvirt
     connection.
 author:
@@ -140,7 +144,10 @@ pfs:
       type: int
       sample: 7
     numvfs:
-      description: Number of VFs enabled now (C(sriov_numvfs)).
+      description:
+        - Number of VFs enabled now (C(sriov_numvfs)).
+        - V(null) when reading it did not answer within 10 seconds (a change of the VF count is stuck
+          in the kernel, typically while a guest holds a VF through vfio-pci); a warning names the PF.
       type: int
       sample: 4
     drivers_autoprobe:

@@ -7,9 +7,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+import time
+
 import pytest
 
-from ansible_collections.virt.sriov.plugins.module_utils import _inventory, _libvirt
+from ansible_collections.virt.sriov.plugins.module_utils import _inventory, _libvirt, _sysfs
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import VfUsage
 
@@ -258,3 +261,89 @@ def test_unreachable_uri_is_a_warning(lab_like, tmp_path):
     assert all(vf["used_by"] is None for pf in result["pfs"] for vf in pf["vfs"])
     with pytest.raises(SriovError, match="Cannot connect to libvirt"):
         _inventory.gather_sriov_info(lab_like.host(run_command=Recorder(lab_like)), uri=uri, libvirt="yes")
+
+
+def _block_numvfs(fake, address):
+    """Make a PF's sriov_numvfs a FIFO without a writer: opening it blocks, as a read of the
+    real attribute blocks while a write of it is stuck in the kernel. Returns a release()."""
+    path = fake.host().path("/sys/bus/pci/devices", address, "sriov_numvfs")
+    os.remove(path)
+    os.mkfifo(path)
+
+    def release():  # let the abandoned reader end: a writer that goes away at once
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        os.close(fd)
+    return release
+
+
+def test_a_pf_whose_numvfs_blocks_is_reported_null_the_others_still_are(lab_like, monkeypatch):
+    monkeypatch.setattr(_sysfs, "NUMVFS_READ_TIMEOUT", 1)
+    release = _block_numvfs(lab_like, "0000:01:00.0")
+    try:
+        started = time.monotonic()
+        result = _inventory.gather_sriov_info(lab_like.host(Recorder(lab_like)), libvirt="no")
+        elapsed = time.monotonic() - started
+    finally:
+        release()
+    assert elapsed < 5, elapsed  # bounded: one deadline for every PF
+    by_address = dict((pf["pci_address"], pf) for pf in result["pfs"])
+    assert by_address["0000:01:00.0"]["numvfs"] is None
+    assert len(by_address["0000:01:00.0"]["vfs"]) == 7  # the virtfn links still answer
+    assert by_address["0000:02:00.0"]["numvfs"] == 7
+    assert result["warnings"] == [
+        "Reading sriov_numvfs of PF 0000:01:00.0 did not answer within 1 s: a change of its VF count "
+        "is stuck in the kernel (most likely a guest still holds one of its VFs through vfio-pci); "
+        "its numvfs is reported as null."]
+
+
+def test_bounded_reads_of_missing_and_present_files(tmp_path):
+    (tmp_path / "a").write_text("4\n")
+    assert _sysfs.read_bounded_many([str(tmp_path / "a"), str(tmp_path / "missing")], 5) == ["4", None]
+    assert _sysfs.read_bounded_many([], 5) == []
+
+
+class _Vanishing(object):
+    """A domain or network undefined between listAllDomains()/listAllNetworks() and the read."""
+
+    def __init__(self, code):
+        self.code = code
+
+    def __getattr__(self, name):
+        def call(*_args):
+            raise _NoSuchObject(self.code)
+        return call
+
+
+class _NoSuchObject(Exception):
+    def __init__(self, code):
+        super(_NoSuchObject, self).__init__("not found")
+        self.code = code
+
+    def get_error_code(self):
+        return self.code
+
+
+class _ScanConn(object):
+    def __init__(self, domains, networks):
+        self.domains, self.networks = domains, networks
+
+    def listAllDomains(self, flags):
+        return self.domains
+
+    def listAllNetworks(self, flags):
+        return self.networks
+
+
+def test_objects_undefined_during_the_scan_are_skipped(lab_like):
+    from ansible_collections.virt.sriov.plugins.module_utils import _vf_usage
+
+    conn = _ScanConn([_Vanishing(_vf_usage.VIR_ERR_NO_DOMAIN)], [_Vanishing(_vf_usage.VIR_ERR_NO_NETWORK)])
+    usage = _vf_usage.collect_vf_usage(conn, lab_like.host())
+    assert usage.networks == {} and usage.users_of("0000:01:10.0") == []
+
+
+def test_other_libvirt_errors_during_the_scan_still_fail(lab_like):
+    from ansible_collections.virt.sriov.plugins.module_utils import _vf_usage
+
+    with pytest.raises(_NoSuchObject):
+        _vf_usage.collect_vf_usage(_ScanConn([_Vanishing(1)], []), lab_like.host())
