@@ -137,87 +137,97 @@ def read_vfs(host, pf_address):
 NUMVFS_READ_TIMEOUT = 10
 
 
-def _read_in_child(path, index, write_fd):
-    """Child side of read_bounded_many: read ``path``, report ``<index> ok <text>`` or
-    ``<index> err <errno>`` on ``write_fd``, exit. Only os calls: no locks of the parent."""
+def _read_in_child(paths, first, write_fd):
+    """Child side of read_bounded_many: read ``paths[first:]`` in order, report each as
+    ``<index> ok <text>`` or ``<index> err <errno>`` on ``write_fd``, exit. Only os calls: no
+    locks of the parent are needed after the fork."""
     status = 0
     try:
-        try:
-            devnull = os.open(os.devnull, os.O_RDWR)
-            for std in (0, 1, 2):
-                os.dup2(devnull, std)  # never hold the module's stdout open while stuck
-            for entry in os.listdir("/proc/self/fd"):
-                fd = int(entry)
-                if fd > 2 and fd != write_fd:
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
-            fd = os.open(path, os.O_RDONLY)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for std in (0, 1, 2):
+            os.dup2(devnull, std)  # never hold the module's stdout open while stuck
+        for entry in os.listdir("/proc/self/fd"):
+            fd = int(entry)
+            if fd > 2 and fd != write_fd:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        for index in range(first, len(paths)):
             try:
-                data = os.read(fd, 4096)
-            finally:
-                os.close(fd)
-            line = b"%d ok " % index + data.replace(b"\n", b" ").strip() + b"\n"
-        except OSError as exc:
-            line = b"%d err %d\n" % (index, exc.errno or 0)
-        os.write(write_fd, line)
+                fd = os.open(paths[index], os.O_RDONLY)
+                try:
+                    data = os.read(fd, 4096)
+                finally:
+                    os.close(fd)
+                line = b"%d ok " % index + data.replace(b"\n", b" ").strip() + b"\n"
+            except OSError as exc:
+                line = b"%d err %d\n" % (index, exc.errno or 0)
+            os.write(write_fd, line)
     except BaseException:  # pylint: disable=broad-except
         status = 1
     finally:
         os._exit(status)  # pylint: disable=protected-access
 
 
+def _collect(read_fd, results, pending, deadline, clock):
+    """Read the children's lines into ``results`` until every index in ``pending`` answered, the
+    child exited, or the deadline passed."""
+    buffer = b""
+    while pending:
+        remaining = deadline - clock()
+        if remaining <= 0:
+            return
+        ready, _w, _x = select.select([read_fd], [], [], min(remaining, 0.5))
+        if not ready:
+            continue
+        chunk = os.read(read_fd, 65536)
+        if not chunk:  # the child has exited
+            return
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            index, kind, value = (line.split(b" ", 2) + [b""])[:3]
+            index = int(index)
+            pending.discard(index)
+            results[index] = value.decode("utf-8", "replace").strip() if kind == b"ok" else None
+
+
 def read_bounded_many(paths, timeout, clock=time.monotonic):
-    """Read small files that the kernel may block on, one forked child per file, all within
-    ``timeout`` seconds. Returns a list parallel to ``paths``: the stripped text, None when the
-    file cannot be read, or TIMED_OUT when it did not answer (that child is left behind: a
-    read stuck in the kernel cannot be interrupted; it ends when the kernel lets it)."""
-    results = [TIMED_OUT] * len(paths)
-    if not paths:
-        return results
-    read_fd, write_fd = os.pipe()
-    pids = []
-    try:
-        for index, path in enumerate(paths):
+    """Read small files that the kernel may block on, from a forked child, ``timeout`` seconds
+    at most per file that does not answer.
+
+    Returns a list parallel to ``paths``: the stripped text, None when the file cannot be read,
+    or TIMED_OUT. One child reads them in order (one fork for the usual case); when it stalls on
+    a file, that file is TIMED_OUT and a new child goes on with the next one. A stalled child is
+    left behind: a read stuck in the kernel cannot be interrupted; it ends when the kernel lets it.
+    """
+    results = [None] * len(paths)
+    first = 0
+    while first < len(paths):
+        read_fd, write_fd = os.pipe()
+        try:
             pid = os.fork()
             if pid == 0:  # pragma: no cover - the child ends in os._exit
                 os.close(read_fd)
-                _read_in_child(path, index, write_fd)
-            pids.append(pid)
-        os.close(write_fd)
-        write_fd = None
-        buffer = b""
-        pending = set(range(len(paths)))
-        deadline = clock() + timeout
-        while pending:
-            remaining = deadline - clock()
-            if remaining <= 0:
-                break
-            ready, _w, _x = select.select([read_fd], [], [], min(remaining, 0.5))
-            if not ready:
-                continue
-            chunk = os.read(read_fd, 65536)
-            if not chunk:  # every child has exited
-                for index in pending:
-                    results[index] = None
-                break
-            buffer += chunk
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
-                index, kind, value = (line.split(b" ", 2) + [b""])[:3]
-                index = int(index)
-                pending.discard(index)
-                results[index] = value.decode("utf-8", "replace").strip() if kind == b"ok" else None
-    finally:
-        if write_fd is not None:
+                _read_in_child(paths, first, write_fd)
             os.close(write_fd)
-        os.close(read_fd)
-        for pid in pids:
-            try:
-                os.waitpid(pid, os.WNOHANG)  # reap those that ended; a stuck one stays
-            except OSError:
-                pass
+            write_fd = None
+            pending = set(range(first, len(paths)))
+            _collect(read_fd, results, pending, clock() + timeout, clock)
+        finally:
+            if write_fd is not None:
+                os.close(write_fd)
+            os.close(read_fd)
+        try:
+            os.waitpid(pid, os.WNOHANG)  # reap it when it ended; a stuck one stays
+        except OSError:
+            pass
+        if not pending:
+            break
+        stalled = min(pending)
+        results[stalled] = TIMED_OUT
+        first = stalled + 1
     return results
 
 

@@ -302,6 +302,22 @@ def test_bounded_reads_of_missing_and_present_files(tmp_path):
     assert _sysfs.read_bounded_many([], 5) == []
 
 
+def test_bounded_reads_go_on_after_files_that_block(tmp_path):
+    paths = [str(tmp_path / name) for name in ("a", "stuck1", "b", "stuck2", "c")]
+    for path in paths:
+        if "stuck" in path:
+            os.mkfifo(path)
+        else:
+            with open(path, "w") as handle:
+                handle.write(os.path.basename(path))
+    try:
+        found = _sysfs.read_bounded_many(paths, 0.5)
+    finally:
+        for path in paths[1], paths[3]:
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+    assert found == ["a", _sysfs.TIMED_OUT, "b", _sysfs.TIMED_OUT, "c"]
+
+
 class _Vanishing(object):
     """A domain or network undefined between listAllDomains()/listAllNetworks() and the read."""
 
