@@ -15,7 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.virt.sriov.plugins.module_utils import _libvirt, _sysfs
+from ansible_collections.virt.sriov.plugins.module_utils import _sysfs
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.plugins.module_utils._iplink import empty_settings, read_vf_settings
 from ansible_collections.virt.sriov.plugins.module_utils._sysfs import (
@@ -28,7 +28,7 @@ from ansible_collections.virt.sriov.plugins.module_utils._sysfs import (
     read_vfs,
     resolve_pf,
 )
-from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import collect_vf_usage
+from ansible_collections.virt.sriov.plugins.module_utils._libvirt_args import DEFAULT_URI
 
 LIBVIRT_MODES = ("auto", "yes", "no")
 
@@ -117,6 +117,10 @@ def load_vf_usage(host, uri, mode="auto", warnings=None):
         raise SriovError("Invalid libvirt mode %r: expected one of %s." % (mode, ", ".join(LIBVIRT_MODES)))
     if mode == "no":
         return None
+    # imported only here: a run with libvirt=no never loads the bindings
+    from ansible_collections.virt.sriov.plugins.module_utils import _libvirt
+    from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import collect_vf_usage
+
     consequence = "the used_by and networks fields of every VF are null."
     if not _libvirt.HAS_LIBVIRT:
         msg = ("The libvirt Python bindings (libvirt-python, package python3-libvirt) are not "
@@ -149,7 +153,7 @@ def select_pfs(host, pf=None, pci_address=None):
     return [resolve_pf(host, pf=pf, pci_address=pci_address)]
 
 
-def gather_sriov_info(host, pf=None, pci_address=None, uri=_libvirt.DEFAULT_URI, libvirt="auto"):
+def gather_sriov_info(host, pf=None, pci_address=None, uri=DEFAULT_URI, libvirt="auto"):
     """Everything ``sriov_info`` returns: {pfs, pfs_by_name, libvirt_connected, tested_drivers,
     warnings}. Fails (SriovError) only on bad selection input or with ``libvirt=yes``."""
     warnings = []

@@ -362,29 +362,37 @@ class PciNames(object):
         return self._cache[key]
 
     def _scan(self, vendor, device):
+        """Find the vendor line (``vvvv  Name``) with one bytes search, then its device lines
+        (``\tdddd  Name``) - the database is large (over 1 MB), so no per-line decoding."""
         for candidate in PCI_ID_DATABASES:
-            path = self._host.path(candidate)
             try:
-                handle = open(path, "rb")
+                with open(self._host.path(candidate), "rb") as handle:
+                    data = handle.read()
             except (IOError, OSError):
                 continue
-            vendor_name = device_name = None
-            with handle:
-                for raw in handle:
-                    line = raw.decode("utf-8", "replace").rstrip("\n")
-                    if not line or line.startswith("#"):
-                        continue
-                    if not line.startswith("\t"):
-                        if vendor_name is not None:
-                            break
-                        if line[:4].lower() == vendor:
-                            vendor_name = line[4:].strip()
-                        elif line.startswith("C "):
-                            break
-                    elif vendor_name is not None and not line.startswith("\t\t"):
-                        if line[1:5].lower() == device:
-                            device_name = line[5:].strip()
-                            break
+            needle = b"\n" + vendor.encode("ascii", "replace") + b"  "
+            start = data.find(needle)
+            if start < 0:
+                return None, None
+            start += 1
+            end = data.find(b"\n", start)
+            end = len(data) if end < 0 else end
+            vendor_name = data[start + 4:end].decode("utf-8", "replace").strip()
+            device_name = None
+            position = end + 1
+            while device and position < len(data):
+                line_end = data.find(b"\n", position)
+                line_end = len(data) if line_end < 0 else line_end
+                raw, position = data[position:line_end], line_end + 1
+                if not raw or raw.startswith(b"#"):
+                    continue
+                if not raw.startswith(b"\t"):
+                    break  # the next vendor (or the class list)
+                if raw.startswith(b"\t\t"):
+                    continue
+                if raw[1:5].decode("ascii", "replace").lower() == device:
+                    device_name = raw[5:].decode("utf-8", "replace").strip()
+                    break
             return vendor_name, device_name
         return None, None
 
