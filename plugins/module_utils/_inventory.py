@@ -38,7 +38,7 @@ VF_KEYS = ("index", "pci_address", "nodedev_name", "driver", "netdev", "iommu_gr
            "max_tx_rate", "min_tx_rate", "used_by", "networks")
 
 
-def _vf_dict(sysfs_vf, settings, usage):
+def _vf_dict(sysfs_vf, settings, usage, stats=False):
     vf = dict(sysfs_vf)
     vf.update(settings)
     if usage is None:
@@ -47,10 +47,14 @@ def _vf_dict(sysfs_vf, settings, usage):
     else:
         vf["used_by"] = usage.users_of(vf["pci_address"])
         vf["networks"] = usage.networks_of(vf["pci_address"])
-    return dict((key, vf.get(key)) for key in VF_KEYS)
+    result = dict((key, vf.get(key)) for key in VF_KEYS)
+    if stats:
+        result["stats"] = vf.get("stats")
+    return result
 
 
-def describe_pf(host, address, usage=None, names=None, vf_settings=True, warnings=None, numvfs=None):
+def describe_pf(host, address, usage=None, names=None, vf_settings=True, warnings=None, numvfs=None,
+                stats=False):
     """The PF dict of docs/docsite/rst/architecture.rst with ``vfs`` filled.
 
     ``usage``: a VfUsage (from collect_vf_usage) or None, which leaves ``used_by`` and
@@ -58,7 +62,8 @@ def describe_pf(host, address, usage=None, names=None, vf_settings=True, warning
     run ``ip -j -d link show`` once on the PF's netdev for the VF admin settings; when the
     PF has no netdev or ``ip`` fails, those settings are null and, if ``warnings`` is a list,
     a sentence saying why is appended to it. ``numvfs``: {address: value} from
-    read_numvfs_bounded; without it sriov_numvfs is read with the same bound here.
+    read_numvfs_bounded; without it sriov_numvfs is read with the same bound here. ``stats``:
+    the same ``ip`` call with ``-s``; each VF gets ``stats`` (null where the PF reports none).
     """
     if names is None:
         names = PciNames(host)
@@ -87,23 +92,23 @@ def describe_pf(host, address, usage=None, names=None, vf_settings=True, warning
                     % (pf["pci_address"], pf["driver"] or "none bound"))
         else:
             try:
-                settings_by_index = read_vf_settings(host, pf["netdev"])
+                settings_by_index = read_vf_settings(host, pf["netdev"], stats=stats)
             except SriovError as exc:
                 if warnings is not None:
                     warnings.append(exc.msg)
     pf["vfs"] = [
-        _vf_dict(vf, settings_by_index.get(vf["index"]) or empty_settings(), usage)
+        _vf_dict(vf, settings_by_index.get(vf["index"]) or empty_settings(), usage, stats=stats)
         for vf in sysfs_vfs
     ]
     return pf
 
 
-def describe_all(host, addresses, usage=None, vf_settings=True, warnings=None):
+def describe_all(host, addresses, usage=None, vf_settings=True, warnings=None, stats=False):
     """describe_pf() for each address, sharing one PCI name database reader."""
     names = PciNames(host)
     numvfs = read_numvfs_bounded(host, addresses)
     return [describe_pf(host, address, usage=usage, names=names, vf_settings=vf_settings,
-                        warnings=warnings, numvfs=numvfs)
+                        warnings=warnings, numvfs=numvfs, stats=stats)
             for address in addresses]
 
 
@@ -153,13 +158,13 @@ def select_pfs(host, pf=None, pci_address=None):
     return [resolve_pf(host, pf=pf, pci_address=pci_address)]
 
 
-def gather_sriov_info(host, pf=None, pci_address=None, uri=DEFAULT_URI, libvirt="auto"):
+def gather_sriov_info(host, pf=None, pci_address=None, uri=DEFAULT_URI, libvirt="auto", stats=False):
     """Everything ``sriov_info`` returns: {pfs, pfs_by_name, libvirt_connected, tested_drivers,
     warnings}. Fails (SriovError) only on bad selection input or with ``libvirt=yes``."""
     warnings = []
     addresses = select_pfs(host, pf=pf, pci_address=pci_address)
     usage = load_vf_usage(host, uri, mode=libvirt, warnings=warnings)
-    pfs = describe_all(host, addresses, usage=usage, warnings=warnings)
+    pfs = describe_all(host, addresses, usage=usage, warnings=warnings, stats=stats)
     by_name = {}
     for item in pfs:
         for netdev in item["netdevs"]:

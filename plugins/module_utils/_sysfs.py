@@ -268,6 +268,7 @@ def read_pf(host, address, numvfs=_UNSET):
     netdevs = device["netdevs"]
     netdev = netdevs[0] if netdevs else None
     autoprobe = host.read_int(PCI_DEVICES, name, "sriov_drivers_autoprobe")
+    numa_node = host.read_int(PCI_DEVICES, name, "numa_node")  # -1: no NUMA affinity known
     return {
         "pci_address": name,
         "netdevs": netdevs,
@@ -276,6 +277,8 @@ def read_pf(host, address, numvfs=_UNSET):
         "vendor_id": device["vendor_id"],
         "device_id": device["device_id"],
         "iommu_group": device["iommu_group"],
+        "numa_node": numa_node if numa_node is not None and numa_node >= 0 else None,
+        "local_cpulist": host.read(PCI_DEVICES, name, "local_cpulist"),
         "totalvfs": host.read_int(PCI_DEVICES, name, "sriov_totalvfs", default=0),
         "numvfs": host.read_int(PCI_DEVICES, name, "sriov_numvfs", default=0) if numvfs is _UNSET else numvfs,
         "drivers_autoprobe": None if autoprobe is None else bool(autoprobe),

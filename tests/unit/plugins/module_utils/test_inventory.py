@@ -363,3 +363,57 @@ def test_other_libvirt_errors_during_the_scan_still_fail(lab_like):
 
     with pytest.raises(_NoSuchObject):
         _vf_usage.collect_vf_usage(_ScanConn([_Vanishing(1)], []), lab_like.host())
+
+
+# ``ip -s -j -d link show dev enp1s0`` on the lab (igb 82576, iproute2 6.1, kernel 6.1) with two
+# VFs, trimmed to the keys that matter: each vfinfo entry carries "stats" with rx/tx objects.
+IP_STATS_JSON = """[{"ifindex":3,"ifname":"enp1s0","operstate":"UP","address":"52:54:00:5a:00:01",
+"vfinfo_list":[
+ {"vf":0,"link_type":"ether","address":"00:00:00:00:00:00","broadcast":"ff:ff:ff:ff:ff:ff",
+  "spoofchk":true,"link_state":"auto","trust":false,
+  "stats":{"rx":{"bytes":0,"packets":0,"multicast":0,"broadcast":0,"dropped":0},
+           "tx":{"bytes":0,"packets":0,"dropped":0}}},
+ {"vf":1,"link_type":"ether","address":"52:54:00:6d:90:02","broadcast":"ff:ff:ff:ff:ff:ff",
+  "vlan_list":[{"vlan":42}],"spoofchk":true,"link_state":"auto","trust":false,
+  "stats":{"rx":{"bytes":15360,"packets":120,"multicast":3,"broadcast":1,"dropped":7},
+           "tx":{"bytes":10240,"packets":80,"dropped":0}}}]}]"""
+
+
+def test_numa_node_and_local_cpus_of_each_pf(lab_like):
+    lab_like.set_numa("0000:02:00.0", 1, "16-31,48-63")
+    result = _inventory.gather_sriov_info(lab_like.host(Recorder(lab_like)), libvirt="no")
+    by_address = dict((pf["pci_address"], pf) for pf in result["pfs"])
+    assert (by_address["0000:02:00.0"]["numa_node"], by_address["0000:02:00.0"]["local_cpulist"]) == (
+        1, "16-31,48-63")
+    # numa_node -1 (no NUMA topology: the lab, most VMs) is null
+    assert (by_address["0000:01:00.0"]["numa_node"], by_address["0000:01:00.0"]["local_cpulist"]) == (None, "0-1")
+
+
+def test_vf_stats_from_the_same_single_ip_call(fake):
+    fake.add_pf("0000:01:00.0", "enp1s0", card="igb", totalvfs=7, numvfs=2)
+    calls = []
+
+    def run(argv, **kwargs):
+        calls.append(argv)
+        return 0, IP_STATS_JSON, ""
+
+    result = _inventory.gather_sriov_info(fake.host(run), libvirt="no", stats=True)
+    assert calls == [["ip", "-j", "-s", "-d", "link", "show", "dev", "enp1s0"]]
+    vf0, vf1 = result["pfs"][0]["vfs"]
+    assert vf1["stats"] == {"rx_packets": 120, "rx_bytes": 15360, "rx_dropped": 7,
+                            "tx_packets": 80, "tx_bytes": 10240, "tx_dropped": 0}
+    assert vf0["stats"]["rx_packets"] == 0 and vf1["vlan"] == 42
+
+
+def test_vf_stats_absent_or_partial():
+    from ansible_collections.virt.sriov.plugins.module_utils import _iplink
+
+    assert _iplink.parse_vf_stats({"vf": 0}) is None
+    old_kernel = {"vf": 0, "stats": {"rx": {"bytes": 1, "packets": 2}, "tx": {"bytes": 3, "packets": 4}}}
+    assert _iplink.parse_vf_stats(old_kernel) == {"rx_packets": 2, "rx_bytes": 1, "rx_dropped": None,
+                                                  "tx_packets": 4, "tx_bytes": 3, "tx_dropped": None}
+
+
+def test_no_stats_key_unless_asked(lab_like):
+    result = _inventory.gather_sriov_info(lab_like.host(Recorder(lab_like)), libvirt="no")
+    assert "stats" not in result["pfs"][0]["vfs"][0]
