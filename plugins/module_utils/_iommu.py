@@ -97,7 +97,7 @@ def parse_cpuinfo(text):
     return vendor_id, flags
 
 
-def parse_cmdline(text):
+def iommu_cmdline_args(text):
     """IOMMU-related arguments of a kernel command line: {name: value}; value None for a bare
     flag. The last occurrence wins, as for the kernel's own parsers."""
     found = {}
@@ -254,7 +254,7 @@ def gather_iommu_facts(host):
         "iommu_groups": len([g for g in host.listdir(IOMMU_GROUPS) if g.isdigit()]),
         "interrupt_remapping": interrupt_remapping_from_interrupts(host.read(INTERRUPTS)),
         "cmdline": cmdline,
-        "cmdline_args": parse_cmdline(cmdline),
+        "cmdline_args": iommu_cmdline_args(cmdline),
     }
     facts["required_kernel_args"] = list((_vendor_facts(kind) or {}).get("required_args", []))
     return _decide(facts)

@@ -339,7 +339,7 @@ tested_drivers:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virt.sriov.plugins.module_utils._host import Host
-from ansible_collections.virt.sriov.plugins.module_utils._inventory import LIBVIRT_MODES, gather_sriov_info
+from ansible_collections.virt.sriov.plugins.module_utils._sriov_facts import LIBVIRT_MODES, gather_sriov_info
 from ansible_collections.virt.sriov.plugins.module_utils._libvirt_args import LIBVIRT_COMMON_ARGSPEC
 from ansible_collections.virt.sriov.plugins.module_utils._module import run_module
 

@@ -204,7 +204,7 @@ def test_bare_empty_host(fake):
     ("", {}),
 ])
 def test_parse_cmdline(cmdline, expected):
-    assert _iommu.parse_cmdline(cmdline) == expected
+    assert _iommu.iommu_cmdline_args(cmdline) == expected
 
 
 def test_parse_cpuinfo_first_processor_only():
