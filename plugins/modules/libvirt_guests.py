@@ -13,8 +13,8 @@ module: libvirt_guests
 short_description: List, shut down and start again the running libvirt guests of a hypervisor around a reboot
 version_added: 1.1.0
 description:
-  - Protects running guests when a hypervisor must reboot (for example to enable the IOMMU with
-    the C(virt.sriov.iommu) role).
+  - Protects running guests when a hypervisor must reboot (for example to enable the IOMMU: the
+    C(virt.sriov.iommu) role uses this module before its reboot).
   - O(state=listed) reports the running guests of every URI in O(uris) and changes nothing.
   - O(state=shutdown) asks the running guests (all of them, or those in O(guests)) to shut down
     gracefully (ACPI), waits at most O(timeout) seconds, and returns in RV(stopped) exactly the
@@ -97,7 +97,8 @@ notes:
   - A guest without an operating system that answers ACPI (or one that ignores it) never shuts
     down gracefully; only O(on_timeout=destroy) stops it.
 seealso:
-  - role: virt.sriov.iommu
+  - module: virt.sriov.iommu_info
+  - module: virt.sriov.kernel_cmdline
 """
 
 EXAMPLES = r"""
