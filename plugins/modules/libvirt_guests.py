@@ -13,7 +13,7 @@ module: libvirt_guests
 short_description: List, shut down and start again the running libvirt guests of a hypervisor around a reboot
 version_added: 1.1.0
 description:
-  - Protects running guests when a hypervisor must reboot (for example to enable the IOMMU: the
+  - Protects running guests when a hypervisor must reboot (for example to enable the IOMMU - the
     C(virt.sriov.iommu) role uses this module before its reboot).
   - O(state=listed) reports the running guests of every URI in O(uris) and changes nothing.
   - O(state=shutdown) asks the running guests (all of them, or those in O(guests)) to shut down

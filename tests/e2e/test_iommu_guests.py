@@ -98,10 +98,12 @@ def state(lab):
 def test_iommu_role_running_guest(lab_factory):
     lab = lab_factory(NAME, *OPTIONS, fresh=True)
     lab.ssh(DISABLE_BY_ARGUMENT, check=True)
-    lab.reboot()
+    lab.lab_py("reboot", "--timeout", os.environ.get("VIRT_SRIOV_LAB_TIMEOUT", "900"))
     lab.ssh("virsh start guestVM", check=True)
-    # keepalives: see test_iommu.py (the reboot waits on a dead ControlMaster otherwise)
-    base = {"ansible_ssh_extra_args": "-o ServerAliveInterval=5 -o ServerAliveCountMax=3"}
+    # keepalives: see test_iommu.py (the reboot waits on a dead ControlMaster otherwise); a
+    # reboot under TCG on a loaded machine takes minutes: the role waits as long as lab.py does
+    base = {"ansible_ssh_extra_args": "-o ServerAliveInterval=5 -o ServerAliveCountMax=3",
+            "iommu_reboot_timeout": int(os.environ.get("VIRT_SRIOV_LAB_TIMEOUT", "900"))}
     before = state(lab)
     assert before["guestVM"] == "running" and before["autostart"] == "disable", before
     assert before["dropins"] == [], before
