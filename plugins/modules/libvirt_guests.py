@@ -236,3 +236,7 @@ def _act(module, lg, conns, guests):
     elif params["state"] == "started":
         result.update(lg.start_guests(conns, guests, check_mode=module.check_mode))
     return result
+
+
+if __name__ == "__main__":
+    main()
