@@ -114,7 +114,9 @@ def parse_vf_entry(entry):
 
 # Per-VF counters of ``ip -s -j -d link show dev PF`` (iproute2 print_vf_stats64): each
 # vfinfo entry gets {"stats": {"rx": {bytes, packets, multicast, broadcast, dropped},
-# "tx": {bytes, packets, dropped}}}; "dropped" only where the kernel reports it (>= 4.20).
+# "tx": {tx_bytes, tx_packets, dropped}}} - measured with iproute2 6.1, whose tx object prefixes
+# its keys; plain "bytes"/"packets" are accepted as well. "dropped" only where the kernel
+# reports it (>= 4.20).
 STATS_KEYS = ("rx_packets", "rx_bytes", "rx_dropped", "tx_packets", "tx_bytes", "tx_dropped")
 
 
@@ -129,7 +131,8 @@ def parse_vf_stats(entry):
         counters = stats.get(direction)
         counters = counters if isinstance(counters, dict) else {}
         for name in ("packets", "bytes", "dropped"):
-            result["%s_%s" % (direction, name)] = _int(counters.get(name))
+            key = "%s_%s" % (direction, name)
+            result[key] = _int(counters.get(name, counters.get(key)))
     return result
 
 

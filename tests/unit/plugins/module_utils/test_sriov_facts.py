@@ -366,17 +366,18 @@ def test_other_libvirt_errors_during_the_scan_still_fail(lab_like):
 
 
 # ``ip -s -j -d link show dev enp1s0`` on the lab (igb 82576, iproute2 6.1, kernel 6.1) with two
-# VFs, trimmed to the keys that matter: each vfinfo entry carries "stats" with rx/tx objects.
+# VFs, trimmed to the keys that matter: each vfinfo entry carries "stats" with rx/tx objects; the
+# tx object's keys are "tx_bytes"/"tx_packets" (measured), the rx object's "bytes"/"packets".
 IP_STATS_JSON = """[{"ifindex":3,"ifname":"enp1s0","operstate":"UP","address":"52:54:00:5a:00:01",
 "vfinfo_list":[
  {"vf":0,"link_type":"ether","address":"00:00:00:00:00:00","broadcast":"ff:ff:ff:ff:ff:ff",
   "spoofchk":true,"link_state":"auto","trust":false,
   "stats":{"rx":{"bytes":0,"packets":0,"multicast":0,"broadcast":0,"dropped":0},
-           "tx":{"bytes":0,"packets":0,"dropped":0}}},
+           "tx":{"tx_bytes":0,"tx_packets":0,"dropped":0}}},
  {"vf":1,"link_type":"ether","address":"52:54:00:6d:90:02","broadcast":"ff:ff:ff:ff:ff:ff",
   "vlan_list":[{"vlan":42}],"spoofchk":true,"link_state":"auto","trust":false,
   "stats":{"rx":{"bytes":15360,"packets":120,"multicast":3,"broadcast":1,"dropped":7},
-           "tx":{"bytes":10240,"packets":80,"dropped":0}}}]}]"""
+           "tx":{"tx_bytes":10240,"tx_packets":80,"dropped":0}}}]}]"""
 
 
 def test_numa_node_and_local_cpus_of_each_pf(lab_like):
