@@ -20,7 +20,7 @@ from benchenv import import_collection
 import_collection()
 import libvirt  # noqa: E402
 from ansible_collections.virt.sriov.plugins.module_utils._host import Host  # noqa: E402
-from ansible_collections.virt.sriov.plugins.module_utils._inventory import describe_all  # noqa: E402
+from ansible_collections.virt.sriov.plugins.module_utils._sriov_facts import describe_all  # noqa: E402
 from ansible_collections.virt.sriov.plugins.module_utils._sysfs import list_sriov_pfs  # noqa: E402
 from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import collect_vf_usage  # noqa: E402
 

@@ -10,7 +10,7 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
 
-    # Mirrors LIBVIRT_COMMON_ARGSPEC in plugins/module_utils/_libvirt.py.
+    # Mirrors LIBVIRT_COMMON_ARGSPEC in plugins/module_utils/_libvirt_args.py.
     DOCUMENTATION = r"""
 options:
   uri:

@@ -97,7 +97,7 @@ def parse_cpuinfo(text):
     return vendor_id, flags
 
 
-def parse_cmdline(text):
+def iommu_cmdline_args(text):
     """IOMMU-related arguments of a kernel command line: {name: value}; value None for a bare
     flag. The last occurrence wins, as for the kernel's own parsers."""
     found = {}
@@ -137,20 +137,24 @@ def _disabling_args(cmdline_args, vendor):
     return result
 
 
-def _vendor_facts(vendor, table):
-    """VENDOR_FACTS of the CPU vendor or, for an unknown vendor string, of the firmware table."""
-    if vendor in VENDOR_FACTS:
-        return VENDOR_FACTS[vendor]
-    if table == "DMAR":
-        return VENDOR_FACTS["intel"]
-    if table == "IVRS":
-        return VENDOR_FACTS["amd"]
-    return None
+def iommu_kind(vendor, tables):
+    """Which IOMMU the platform has: the firmware table decides (DMAR -> ``intel``, IVRS ->
+    ``amd``); the CPU vendor only when there is no table (or, unusually, both). A nested
+    hypervisor on an AMD CPU with QEMU's intel-iommu has a DMAR table: Intel VT-d."""
+    kinds = [kind for kind, facts in sorted(VENDOR_FACTS.items()) if facts["table"] in tables]
+    if len(kinds) == 1:
+        return kinds[0]
+    return vendor if vendor in VENDOR_FACTS else "unknown"
+
+
+def _vendor_facts(kind):
+    """VENDOR_FACTS of the IOMMU kind, or None when it is unknown."""
+    return VENDOR_FACTS.get(kind)
 
 
 def _decide(facts):
     """Fill enabled / reason / remediation / remediation_kind / blocking_kernel_args."""
-    vendor = facts["cpu_vendor"]
+    vendor = facts["iommu_kind"]
     args = facts["cmdline_args"]
     units = facts["iommu_units"]
     groups = facts["iommu_groups"]
@@ -162,7 +166,7 @@ def _decide(facts):
         facts["reason"] = facts["remediation"] = facts["remediation_kind"] = None
         return facts
 
-    known = _vendor_facts(vendor, table)
+    known = _vendor_facts(vendor)
     seen = "no IOMMU unit under %s and %d IOMMU groups" % (IOMMU_CLASS, groups)
     if units:
         seen = "IOMMU units %s but no IOMMU groups" % ", ".join(units)
@@ -236,19 +240,21 @@ def gather_iommu_facts(host):
     vendor_id, flags = parse_cpuinfo(host.read(CPUINFO))
     vendor = VENDORS.get(vendor_id, "unknown")
     tables = [name for name in ("DMAR", "IVRS") if host.exists(ACPI_TABLES, name)]
-    preferred = (VENDOR_FACTS.get(vendor) or {}).get("table")
+    kind = iommu_kind(vendor, tables)
+    preferred = (VENDOR_FACTS.get(kind) or {}).get("table")
     table = preferred if preferred in tables else (tables[0] if tables else None)
     cmdline = host.read(CMDLINE, default="")
     facts = {
         "cpu_vendor": vendor,
         "cpu_vendor_id": vendor_id,
+        "iommu_kind": kind,
         "virtualization_flag": next((flag for flag in VIRT_FLAGS if flag in flags), None),
         "firmware_table": table,
         "iommu_units": host.listdir(IOMMU_CLASS),
         "iommu_groups": len([g for g in host.listdir(IOMMU_GROUPS) if g.isdigit()]),
         "interrupt_remapping": interrupt_remapping_from_interrupts(host.read(INTERRUPTS)),
         "cmdline": cmdline,
-        "cmdline_args": parse_cmdline(cmdline),
+        "cmdline_args": iommu_cmdline_args(cmdline),
     }
-    facts["required_kernel_args"] = list((_vendor_facts(vendor, table) or {}).get("required_args", []))
+    facts["required_kernel_args"] = list((_vendor_facts(kind) or {}).get("required_args", []))
     return _decide(facts)

@@ -112,6 +112,30 @@ def parse_vf_entry(entry):
     return index, settings
 
 
+# Per-VF counters of ``ip -s -j -d link show dev PF`` (iproute2 print_vf_stats64): each
+# vfinfo entry gets {"stats": {"rx": {bytes, packets, multicast, broadcast, dropped},
+# "tx": {tx_bytes, tx_packets, dropped}}} - measured with iproute2 6.1, whose tx object prefixes
+# its keys; plain "bytes"/"packets" are accepted as well. "dropped" only where the kernel
+# reports it (>= 4.20).
+STATS_KEYS = ("rx_packets", "rx_bytes", "rx_dropped", "tx_packets", "tx_bytes", "tx_dropped")
+
+
+def parse_vf_stats(entry):
+    """The counters of one vfinfo entry: {rx_packets, rx_bytes, rx_dropped, tx_packets,
+    tx_bytes, tx_dropped}, None for a counter not reported; None when there are no stats."""
+    stats = entry.get("stats")
+    if not isinstance(stats, dict):
+        return None
+    result = {}
+    for direction in ("rx", "tx"):
+        counters = stats.get(direction)
+        counters = counters if isinstance(counters, dict) else {}
+        for name in ("packets", "bytes", "dropped"):
+            key = "%s_%s" % (direction, name)
+            result[key] = _int(counters.get(name, counters.get(key)))
+    return result
+
+
 def _link_objects(data):
     if isinstance(data, dict):
         return [data]
@@ -120,11 +144,12 @@ def _link_objects(data):
     raise ValueError("expected a JSON list of links, got %s" % type(data).__name__)
 
 
-def parse_vfinfo(json_text, netdev=None):
-    """Map VF index -> normalised settings from the JSON of ``ip -j [-d] link show dev PF``.
+def parse_vfinfo(json_text, netdev=None, stats=False):
+    """Map VF index -> normalised settings from the JSON of ``ip -j [-s] [-d] link show dev PF``.
 
     ``netdev`` selects the link when the text holds several; by default the first link that
     has a ``vfinfo_list``. A PF without VFs (or whose driver reports none) gives ``{}``.
+    ``stats``: each VF's settings also get ``stats`` (parse_vf_stats).
     Raise ValueError when the text is not the JSON ``ip`` prints.
     """
     data = json.loads(json_text) if json_text and json_text.strip() else []
@@ -140,19 +165,23 @@ def parse_vfinfo(json_text, netdev=None):
             if not isinstance(entry, dict):
                 continue
             index, settings = parse_vf_entry(entry)
+            if stats:
+                settings["stats"] = parse_vf_stats(entry)
             result[index] = settings
         break
     return result
 
 
-def read_vf_settings(host, pf_netdev):
+def read_vf_settings(host, pf_netdev, stats=False):
     """Run ``ip -j -d link show dev PF`` once and return {VF index: settings}.
+
+    ``stats``: the same single call with ``-s``, and each VF's settings carry ``stats``.
 
     Raise SriovError with a readable reason when ``ip`` fails or prints something unparsable
     (for example an iproute2 too old for ``-j``).
     """
     validate_netdev_name(pf_netdev)
-    argv = ["ip", "-j", "-d", "link", "show", "dev", pf_netdev]
+    argv = ["ip", "-j"] + (["-s"] if stats else []) + ["-d", "link", "show", "dev", pf_netdev]
     rc, out, err = host.run(argv, check=False)
     if rc != 0:
         raise SriovError(
@@ -160,7 +189,7 @@ def read_vf_settings(host, pf_netdev):
             % (pf_netdev, " ".join(argv), rc, (err or out or "").strip()),
         )
     try:
-        return parse_vfinfo(out, netdev=pf_netdev)
+        return parse_vfinfo(out, netdev=pf_netdev, stats=stats)
     except ValueError as exc:
         raise SriovError(
             "Could not read the VF settings of %s: the output of '%s' is not the JSON this "

@@ -128,7 +128,7 @@ def _dedup(items):
     return out
 
 
-def parse_cmdline(text):
+def split_cmdline(text):
     """Split a kernel command line into tokens the way the kernel does.
 
     Whitespace separates arguments; double quotes group (``foo="a b"`` is one token, kept with
@@ -202,7 +202,7 @@ def read_proc_cmdline(host):
     text = host.read("/proc/cmdline")
     if text is None:
         raise SriovError("Cannot read /proc/cmdline on the host.")
-    return parse_cmdline(text)
+    return split_cmdline(text)
 
 
 # ---------------------------------------------------------------------------------- result
@@ -259,7 +259,7 @@ class GrubbyBackend(object):
             elif key == "kernel":
                 current["kernel"] = value
             elif key == "args":
-                current["args"] = parse_cmdline(value)
+                current["args"] = split_cmdline(value)
         return entries
 
     def read(self):
@@ -319,7 +319,7 @@ class RpmOstreeBackend(object):
 
     def read(self):
         _rc, out, _err = self.host.run([self.binary, "kargs"])
-        return parse_cmdline(out)
+        return split_cmdline(out)
 
     def plan(self, present, absent):
         before = self.read()
@@ -349,7 +349,7 @@ class GrubConfigError(SriovError):
 
 
 def _literal_pairs(text, origin):
-    return [(token, origin) for token in parse_cmdline(text)]
+    return [(token, origin) for token in split_cmdline(text)]
 
 
 def _parse_shell_value(raw, env, where, origin):
@@ -477,7 +477,7 @@ def parse_grub_cfg_default_args(text):
         stripped = line.strip()
         parts = stripped.split(None, 1)
         if parts and parts[0] in ("linux", "linux16", "linuxefi"):
-            tokens = parse_cmdline(parts[1] if len(parts) > 1 else "")
+            tokens = split_cmdline(parts[1] if len(parts) > 1 else "")
             return tokens[1:]
     return None
 

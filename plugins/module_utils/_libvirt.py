@@ -26,11 +26,10 @@ else:
     HAS_LIBVIRT = True
     LIBVIRT_IMPORT_ERROR = None
 
-DEFAULT_URI = "qemu:///system"
-
-# Mirrored by plugins/doc_fragments/libvirt.py.
-LIBVIRT_COMMON_ARGSPEC = dict(
-    uri=dict(type="str", default=DEFAULT_URI),
+# Defined without libvirt so that modules can build their argument spec without importing it.
+from ansible_collections.virt.sriov.plugins.module_utils._libvirt_args import (  # noqa: F401 pylint: disable=unused-import
+    DEFAULT_URI,
+    LIBVIRT_COMMON_ARGSPEC,
 )
 
 # libvirt messages the users meet, and what they mean for an SR-IOV operator.

@@ -29,7 +29,7 @@ import time
 from ansible_collections.virt.sriov.plugins.module_utils._diff import ChangeTracker
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.plugins.module_utils._host import find_binary
-from ansible_collections.virt.sriov.plugins.module_utils._inventory import describe_pf
+from ansible_collections.virt.sriov.plugins.module_utils._sriov_facts import describe_pf
 from ansible_collections.virt.sriov.plugins.module_utils._libvirt import HAS_LIBVIRT, open_connection
 from ansible_collections.virt.sriov.plugins.module_utils._sysfs import (
     CLASS_NET,
@@ -717,7 +717,7 @@ def apply_numvfs(host, plan, writer=None, timeout=DEFAULT_TIMEOUT, clock=time.mo
 
 
 def describe(host, address, usage=None, warnings=None):
-    """The PF in the shared return shape (docs/docsite/rst/architecture.rst, _inventory.describe_pf)."""
+    """The PF in the shared return shape (docs/docsite/rst/architecture.rst, _sriov_facts.describe_pf)."""
     return describe_pf(host, address, usage=usage, warnings=warnings)
 
 

@@ -14,7 +14,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import re
+import select
+import time
 
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.plugins.module_utils._pci import PciAddress, parse_pci_address
@@ -128,13 +131,144 @@ def read_vfs(host, pf_address):
     return vfs
 
 
-def read_pf(host, address):
-    """Facts about a PF (sysfs only; the VF list is read by read_vfs)."""
+# While a write of sriov_numvfs is stuck in the kernel (a guest that never releases a VF held
+# by vfio-pci), every read of that PF's sriov_numvfs blocks too: the kernel holds the device
+# lock. Read-only callers read it from forked children with one deadline for all PFs.
+NUMVFS_READ_TIMEOUT = 10
+
+
+def _read_in_child(paths, first, write_fd):
+    """Child side of read_bounded_many: read ``paths[first:]`` in order, report each as
+    ``<index> ok <text>`` or ``<index> err <errno>`` on ``write_fd``, exit. Only os calls: no
+    locks of the parent are needed after the fork."""
+    status = 0
+    try:
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for std in (0, 1, 2):
+            os.dup2(devnull, std)  # never hold the module's stdout open while stuck
+        for entry in os.listdir("/proc/self/fd"):
+            fd = int(entry)
+            if fd > 2 and fd != write_fd:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        for index in range(first, len(paths)):
+            try:
+                fd = os.open(paths[index], os.O_RDONLY)
+                try:
+                    data = os.read(fd, 4096)
+                finally:
+                    os.close(fd)
+                line = b"%d ok " % index + data.replace(b"\n", b" ").strip() + b"\n"
+            except OSError as exc:
+                line = b"%d err %d\n" % (index, exc.errno or 0)
+            os.write(write_fd, line)
+    except BaseException:  # pylint: disable=broad-except
+        status = 1
+    finally:
+        os._exit(status)  # pylint: disable=protected-access
+
+
+def _collect(read_fd, results, pending, deadline, clock):
+    """Read the children's lines into ``results`` until every index in ``pending`` answered, the
+    child exited, or the deadline passed."""
+    buffer = b""
+    while pending:
+        remaining = deadline - clock()
+        if remaining <= 0:
+            return
+        ready, _w, _x = select.select([read_fd], [], [], min(remaining, 0.5))
+        if not ready:
+            continue
+        chunk = os.read(read_fd, 65536)
+        if not chunk:  # the child has exited
+            return
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            index, kind, value = (line.split(b" ", 2) + [b""])[:3]
+            index = int(index)
+            pending.discard(index)
+            results[index] = value.decode("utf-8", "replace").strip() if kind == b"ok" else None
+
+
+def read_bounded_many(paths, timeout, clock=time.monotonic):
+    """Read small files that the kernel may block on, from a forked child, ``timeout`` seconds
+    at most per file that does not answer.
+
+    Returns a list parallel to ``paths``: the stripped text, None when the file cannot be read,
+    or TIMED_OUT. One child reads them in order (one fork for the usual case); when it stalls on
+    a file, that file is TIMED_OUT and a new child goes on with the next one. A stalled child is
+    left behind: a read stuck in the kernel cannot be interrupted; it ends when the kernel lets it.
+    """
+    results = [None] * len(paths)
+    first = 0
+    while first < len(paths):
+        read_fd, write_fd = os.pipe()
+        try:
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child ends in os._exit
+                os.close(read_fd)
+                _read_in_child(paths, first, write_fd)
+            os.close(write_fd)
+            write_fd = None
+            pending = set(range(first, len(paths)))
+            _collect(read_fd, results, pending, clock() + timeout, clock)
+        finally:
+            if write_fd is not None:
+                os.close(write_fd)
+            os.close(read_fd)
+        try:
+            os.waitpid(pid, os.WNOHANG)  # reap it when it ended; a stuck one stays
+        except OSError:
+            pass
+        if not pending:
+            break
+        stalled = min(pending)
+        results[stalled] = TIMED_OUT
+        first = stalled + 1
+    return results
+
+
+class _TimedOut(object):
+    def __repr__(self):
+        return "TIMED_OUT"
+
+
+TIMED_OUT = _TimedOut()
+
+
+def read_numvfs_bounded(host, addresses, timeout=None):
+    """{address: sriov_numvfs as int, None (unreadable) or TIMED_OUT} for every PF address,
+    within ``timeout`` seconds (default NUMVFS_READ_TIMEOUT)."""
+    if timeout is None:
+        timeout = NUMVFS_READ_TIMEOUT
+    paths = [host.path(PCI_DEVICES, str(address), "sriov_numvfs") for address in addresses]
+    found = {}
+    for address, text in zip(addresses, read_bounded_many(paths, timeout)):
+        if text is None or text is TIMED_OUT:
+            found[str(address)] = text
+            continue
+        try:
+            found[str(address)] = int(text, 0)
+        except ValueError:
+            found[str(address)] = None
+    return found
+
+
+_UNSET = object()
+
+
+def read_pf(host, address, numvfs=_UNSET):
+    """Facts about a PF (sysfs only; the VF list is read by read_vfs). ``numvfs``: a value read
+    already (read_numvfs_bounded), so that this function does not read the attribute itself."""
     name = str(address)
     device = read_device(host, address)
     netdevs = device["netdevs"]
     netdev = netdevs[0] if netdevs else None
     autoprobe = host.read_int(PCI_DEVICES, name, "sriov_drivers_autoprobe")
+    numa_node = host.read_int(PCI_DEVICES, name, "numa_node")  # -1: no NUMA affinity known
     return {
         "pci_address": name,
         "netdevs": netdevs,
@@ -143,8 +277,10 @@ def read_pf(host, address):
         "vendor_id": device["vendor_id"],
         "device_id": device["device_id"],
         "iommu_group": device["iommu_group"],
+        "numa_node": numa_node if numa_node is not None and numa_node >= 0 else None,
+        "local_cpulist": host.read(PCI_DEVICES, name, "local_cpulist"),
         "totalvfs": host.read_int(PCI_DEVICES, name, "sriov_totalvfs", default=0),
-        "numvfs": host.read_int(PCI_DEVICES, name, "sriov_numvfs", default=0),
+        "numvfs": host.read_int(PCI_DEVICES, name, "sriov_numvfs", default=0) if numvfs is _UNSET else numvfs,
         "drivers_autoprobe": None if autoprobe is None else bool(autoprobe),
         "link_state": host.read(CLASS_NET, netdev, "operstate") if netdev else None,
         "mac": host.read(CLASS_NET, netdev, "address") if netdev else None,
@@ -229,29 +365,37 @@ class PciNames(object):
         return self._cache[key]
 
     def _scan(self, vendor, device):
+        """Find the vendor line (``vvvv  Name``) with one bytes search, then its device lines
+        (``\tdddd  Name``) - the database is large (over 1 MB), so no per-line decoding."""
         for candidate in PCI_ID_DATABASES:
-            path = self._host.path(candidate)
             try:
-                handle = open(path, "rb")
+                with open(self._host.path(candidate), "rb") as handle:
+                    data = handle.read()
             except (IOError, OSError):
                 continue
-            vendor_name = device_name = None
-            with handle:
-                for raw in handle:
-                    line = raw.decode("utf-8", "replace").rstrip("\n")
-                    if not line or line.startswith("#"):
-                        continue
-                    if not line.startswith("\t"):
-                        if vendor_name is not None:
-                            break
-                        if line[:4].lower() == vendor:
-                            vendor_name = line[4:].strip()
-                        elif line.startswith("C "):
-                            break
-                    elif vendor_name is not None and not line.startswith("\t\t"):
-                        if line[1:5].lower() == device:
-                            device_name = line[5:].strip()
-                            break
+            needle = b"\n" + vendor.encode("ascii", "replace") + b"  "
+            start = data.find(needle)
+            if start < 0:
+                return None, None
+            start += 1
+            end = data.find(b"\n", start)
+            end = len(data) if end < 0 else end
+            vendor_name = data[start + 4:end].decode("utf-8", "replace").strip()
+            device_name = None
+            position = end + 1
+            while device and position < len(data):
+                line_end = data.find(b"\n", position)
+                line_end = len(data) if line_end < 0 else line_end
+                raw, position = data[position:line_end], line_end + 1
+                if not raw or raw.startswith(b"#"):
+                    continue
+                if not raw.startswith(b"\t"):
+                    break  # the next vendor (or the class list)
+                if raw.startswith(b"\t\t"):
+                    continue
+                if raw[1:5].decode("ascii", "replace").lower() == device:
+                    device_name = raw[5:].decode("utf-8", "replace").strip()
+                    break
             return vendor_name, device_name
         return None, None
 

@@ -129,6 +129,7 @@ class VfUsage(object):
         self.networks = {}  # network name -> parse_hostdev_network() dict (+ active, autostart)
         self._users = {}  # address -> [user dict]
         self._network_users = {}  # network name -> [user dict]
+        self._by_address = None  # address -> sorted network names, built once on first use
 
     def add_user(self, address, user):
         users = self._users.setdefault(str(address), [])
@@ -149,8 +150,15 @@ class VfUsage(object):
         return list(self._users.get(str(address), []))
 
     def networks_of(self, address):
-        """Names of the hostdev networks whose pool includes the VF."""
-        return sorted(name for name, net in self.networks.items() if str(address) in net["addresses"])
+        """Names of the hostdev networks whose pool includes the VF (an index built once, so a
+        lookup per VF costs the same whatever the number of networks and VFs)."""
+        if self._by_address is None:
+            index = {}
+            for name, net in self.networks.items():
+                for vf in net["addresses"]:
+                    index.setdefault(vf, set()).add(name)
+            self._by_address = dict((vf, sorted(names)) for vf, names in index.items())
+        return list(self._by_address.get(str(address), ()))
 
     def network_users(self, network):
         """Domains that reference a network by name (live or persistent XML)."""
@@ -251,12 +259,17 @@ def collect_vf_usage(conn, host=None):
                 usage.add_user(value, user)
     # A running guest on a hostdev network shows the VF it got as a PCI source in its live XML:
     # tag that use with the network, so messages say how the guest got the VF.
+    live_by_domain = {}
+    for address, users in usage._users.items():  # pylint: disable=protected-access
+        for direct in users:
+            if direct["config"] == "live":
+                live_by_domain.setdefault(direct["domain"], []).append((address, direct))
     for name, facts in usage.networks.items():
+        pool = set(facts["addresses"])
         for user in usage.network_users(name):
             if not user["running"]:
                 continue
-            for address in facts["addresses"]:
-                for direct in usage.users_of(address):
-                    if direct["domain"] == user["domain"] and direct["config"] == "live":
-                        direct["via"] = "network:" + name
+            for address, direct in live_by_domain.get(user["domain"], ()):
+                if address in pool:
+                    direct["via"] = "network:" + name
     return usage

@@ -13,7 +13,7 @@ module: iommu_info
 short_description: Report whether the IOMMU of a hypervisor is enabled and, if not, how to enable it
 version_added: 1.0.0
 description:
-  - Reports the CPU vendor and virtualization flag, the ACPI table through which the firmware
+  - Reports the CPU vendor and virtualization flag, the kind of IOMMU, the ACPI table through which the firmware
     exposes an IOMMU (C(DMAR) for Intel VT-d, C(IVRS) for AMD-Vi), the IOMMU units and groups the
     kernel created, whether interrupt remapping is visibly in use, and the IOMMU-related arguments
     of the running kernel's command line.
@@ -22,6 +22,10 @@ description:
   - When it is not enabled, RV(reason) says why and RV(remediation) says exactly what to do,
     which is either a firmware setting (no ACPI table) or a kernel argument (Intel needs
     C(intel_iommu=on); AMD-Vi is on by default and is only ever switched off by an argument).
+  - The firmware table decides which IOMMU the host has (RV(iommu_kind)) and so which kernel
+    arguments matter - C(DMAR) means Intel VT-d and C(intel_iommu), C(IVRS) means AMD-Vi and
+    C(amd_iommu). The CPU vendor decides only when the firmware exposes no table, so a nested
+    hypervisor on an AMD CPU with an emulated Intel IOMMU is handled as Intel VT-d.
   - Never changes the host. Use the C(virt.sriov.iommu) role to apply a kernel-argument remediation.
 author:
   - Virt SR-IOV Maintainers (@virt-sriov)
@@ -63,6 +67,16 @@ cpu_vendor_id:
   returned: always
   type: str
   sample: GenuineIntel
+iommu_kind:
+  description:
+    - The IOMMU the platform has - V(intel) (Intel VT-d) when the firmware exposes a C(DMAR) table,
+      V(amd) (AMD-Vi) for an C(IVRS) table.
+    - Without a table (or with both) it follows RV(cpu_vendor); V(unknown) when neither tells.
+  returned: always
+  type: str
+  choices: [intel, amd, unknown]
+  sample: intel
+  version_added: 1.1.0
 virtualization_flag:
   description: CPU virtualization flag in C(/proc/cpuinfo) (C(vmx) for Intel VT-x, C(svm) for AMD-V), or V(null).
   returned: always
@@ -105,7 +119,7 @@ cmdline_args:
   type: dict
   sample: {intel_iommu: "on", iommu: pt}
 required_kernel_args:
-  description: Kernel arguments this CPU vendor's IOMMU needs (V([]) on AMD, whose IOMMU is on by default).
+  description: Kernel arguments this IOMMU (RV(iommu_kind)) needs (V([]) for AMD-Vi, which is on by default).
   returned: always
   type: list
   elements: str

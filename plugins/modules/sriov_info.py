@@ -26,6 +26,10 @@ description:
     libvirt domains use it (live or persistent configuration, directly by PCI address or through a
     hostdev network) and which hostdev networks include it. Otherwise those fields are V(null) and
     a warning says why; the module does not fail (see O(libvirt)).
+  - Never blocks - C(sriov_numvfs), which the kernel does not answer while a write of it is
+    stuck, is read for all PFs from short-lived child processes with one deadline; a PF that does
+    not answer is reported with RV(pfs[].numvfs=null) and a warning, the others as usual.
+  - A libvirt domain or network undefined while the module reads it is skipped.
   - Cost is linear in the number of VFs, with at most one C(ip) command per PF and one libvirt
     connection.
 author:
@@ -53,6 +57,13 @@ options:
     type: str
     choices: [auto, 'yes', 'no']
     default: auto
+  stats:
+    description:
+      - Also return each VF's traffic counters (RV(pfs[].vfs[].stats)) as the PF reports them -
+        the same single C(ip) call per PF, with C(-s).
+    type: bool
+    default: false
+    version_added: 1.1.0
 extends_documentation_fragment:
   - virt.sriov.attributes
   - virt.sriov.attributes.INFO_MODULE
@@ -85,6 +96,16 @@ EXAMPLES = r"""
     pci_address: "0000:01:00.0"
     libvirt: "no"
   register: pf
+
+- name: Traffic counters of every VF, and the NUMA node of each PF
+  virt.sriov.sriov_info:
+    stats: true
+  register: sriov
+
+- name: Show where each PF sits
+  ansible.builtin.debug:
+    msg: "{{ item.netdev }}: NUMA node {{ item.numa_node }}, CPUs {{ item.local_cpulist }}"
+  loop: "{{ sriov.pfs }}"
 
 - name: Fail unless the PF can have at least 4 VFs
   ansible.builtin.assert:
@@ -135,12 +156,27 @@ pfs:
       description: IOMMU group of the PF, or V(null) when the IOMMU is off.
       type: int
       sample: 12
+    numa_node:
+      description:
+        - NUMA node the PF is attached to (C(numa_node) in sysfs), for placing guests next to their VFs.
+        - V(null) when the platform reports none (C(-1), as on single-node hosts and most VMs).
+      type: int
+      sample: 0
+      version_added: 1.1.0
+    local_cpulist:
+      description: CPUs local to the PF (C(local_cpulist) in sysfs), in the kernel's list format, or V(null).
+      type: str
+      sample: 0-15,32-47
+      version_added: 1.1.0
     totalvfs:
       description: Maximum number of VFs (C(sriov_totalvfs)).
       type: int
       sample: 7
     numvfs:
-      description: Number of VFs enabled now (C(sriov_numvfs)).
+      description:
+        - Number of VFs enabled now (C(sriov_numvfs)).
+        - V(null) when reading it did not answer within 10 seconds (a change of the VF count is stuck
+          in the kernel, typically while a guest holds a VF through vfio-pci); a warning names the PF.
       type: int
       sample: 4
     drivers_autoprobe:
@@ -224,6 +260,35 @@ pfs:
           description: Minimum transmit rate in Mbit/s, V(0) for none.
           type: int
           sample: 0
+        stats:
+          description:
+            - The VF's traffic counters as the PF reports them (C(ip -s -d link show PF)), counted by the
+              PF's hardware whoever holds the VF (host or guest).
+            - V(null) when the PF reports none (no network interface, a driver without VF statistics).
+            - A counter the kernel does not report (C(*_dropped) before Linux 4.20) is V(null).
+          returned: when O(stats=true)
+          type: dict
+          version_added: 1.1.0
+          contains:
+            rx_packets:
+              description: Packets received.
+              type: int
+            rx_bytes:
+              description: Bytes received.
+              type: int
+            rx_dropped:
+              description: Received packets dropped.
+              type: int
+            tx_packets:
+              description: Packets sent.
+              type: int
+            tx_bytes:
+              description: Bytes sent.
+              type: int
+            tx_dropped:
+              description: Packets dropped on transmit.
+              type: int
+          sample: {rx_packets: 120, rx_bytes: 15360, rx_dropped: 0, tx_packets: 80, tx_bytes: 10240, tx_dropped: 0}
         used_by:
           description:
             - libvirt domains that use the VF, one entry per domain and configuration (live or persistent).
@@ -274,8 +339,8 @@ tested_drivers:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virt.sriov.plugins.module_utils._host import Host
-from ansible_collections.virt.sriov.plugins.module_utils._inventory import LIBVIRT_MODES, gather_sriov_info
-from ansible_collections.virt.sriov.plugins.module_utils._libvirt import LIBVIRT_COMMON_ARGSPEC
+from ansible_collections.virt.sriov.plugins.module_utils._sriov_facts import LIBVIRT_MODES, gather_sriov_info
+from ansible_collections.virt.sriov.plugins.module_utils._libvirt_args import LIBVIRT_COMMON_ARGSPEC
 from ansible_collections.virt.sriov.plugins.module_utils._module import run_module
 
 
@@ -284,6 +349,7 @@ def main():
         pf=dict(type="str"),
         pci_address=dict(type="str"),
         libvirt=dict(type="str", choices=list(LIBVIRT_MODES), default="auto"),
+        stats=dict(type="bool", default=False),
     )
     argument_spec.update(LIBVIRT_COMMON_ARGSPEC)
     module = AnsibleModule(
@@ -301,6 +367,7 @@ def _gather(module):
         pci_address=module.params["pci_address"],
         uri=module.params["uri"],
         libvirt=module.params["libvirt"],
+        stats=module.params["stats"],
     )
     result["changed"] = False
     return result

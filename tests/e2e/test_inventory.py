@@ -2,7 +2,8 @@
 
 test_sriov_info: ONE playbook against the default lab (2 igb 82576 ports, VT-d on) with 3 VFs on
 enp1s0, VF 1 given a MAC and VLAN 42 through the PF, a persistent domain that uses VF 1 by PCI
-address and an inactive hostdev network on enp1s0. Then the bad inputs (a VF as PF, an unknown
+address and an inactive hostdev network on enp1s0; NUMA facts (the lab has none: numa_node
+null) and per-VF counters (``stats: true``). Then the bad inputs (a VF as PF, an unknown
 PF, a malformed address) and an unreachable libvirt URI. The lab is left as found (finalizer).
 
 test_iommu_info_*: ONE iommu_info task per lab variant: the default lab (enabled, DMAR, inside
@@ -97,6 +98,11 @@ SRIOV_PLAY = """
       virt.sriov.sriov_info:
         pf: enp2s0
         uri: qemu+tcp://127.0.0.1:1/system
+    - name: counters
+      virt.sriov.sriov_info:
+        pf: enp1s0
+        libvirt: "no"
+        stats: true
     - name: iommu
       virt.sriov.iommu_info:
 """
@@ -175,6 +181,18 @@ def test_sriov_info(lab, probe):
     assert unreachable["libvirt_connected"] is False
     warnings = unreachable.get("warnings") or []
     assert len(warnings) == 1 and "qemu+tcp://127.0.0.1:1/system" in warnings[0], warnings
+
+    # NUMA: the lab has no NUMA topology, so the kernel says -1 (reported as null); the local
+    # CPUs are every CPU of the guest (2)
+    for pf in pfs:
+        assert pf["numa_node"] is None and pf["local_cpulist"] == "0-1", pf
+    # per-VF counters from the same single ip call, with -s (shape of iproute2 6.1 on kernel 6.1)
+    counted = res.task("counters").result["pfs"][0]
+    keys = {"rx_packets", "rx_bytes", "rx_dropped", "tx_packets", "tx_bytes", "tx_dropped"}
+    for vf in counted["vfs"]:
+        assert set(vf["stats"]) == keys and all(isinstance(v, int) for v in vf["stats"].values()), vf
+    assert "stats" not in enp1s0["vfs"][0]  # only when asked
+    assert (counted["vfs"][1]["mac"], counted["vfs"][1]["vlan"]) == (VF1_MAC, 42)
 
     check_iommu_enabled_intel(res.task("iommu").result)
 

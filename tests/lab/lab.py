@@ -652,6 +652,8 @@ def config_from_args(args):
         "pfs": args.pfs, "iommu": args.iommu, "iommu_cmdline": args.iommu_cmdline,
         "memory": args.memory, "smp": args.smp,
         "libvirt": args.libvirt,
+        # only when given, so that the config of instances started without it stays equal
+        **({"cpu_vendor": args.cpu_vendor} if getattr(args, "cpu_vendor", None) else {}),
     }
 
 
@@ -665,7 +667,7 @@ def qemu_cmd(inst, cfg, port):
     # split irqchip for VT-d interrupt remapping; AMD-Vi with intremap panics the 6.1 guest
     # under TCG ("timer doesn't work through Interrupt-remapped IO-APIC"), so it runs without.
     machine = "q35,kernel-irqchip=split" if iommu == "intel" else "q35"
-    vendor = {"intel": "GenuineIntel", "amd": "AuthenticAMD"}.get(iommu, "GenuineIntel")
+    vendor = cfg.get("cpu_vendor") or {"amd": "AuthenticAMD"}.get(iommu, "GenuineIntel")
     cmd = [QEMU, "-name", f"virt-sriov-lab-{inst.name}",
            "-machine", machine, "-accel", "tcg,thread=multi",
            "-cpu", f"max,vendor={vendor}", "-smp", str(cfg["smp"]), "-m", str(cfg["memory"]),
@@ -862,6 +864,10 @@ def main(argv=None):
         p.add_argument("--iommu-cmdline", dest="iommu_cmdline",
                        action=argparse.BooleanOptionalAction, default=d(True),
                        help=f"kernel command line has '{IOMMU_ARGS}' (default on)")
+        p.add_argument("--cpu-vendor", dest="cpu_vendor", choices=["GenuineIntel", "AuthenticAMD"],
+                       default=d(None),
+                       help="CPU vendor_id the guest sees (default: GenuineIntel, AuthenticAMD with "
+                            "--iommu amd); AuthenticAMD with --iommu intel is the nested-cloud pairing")
         p.add_argument("--memory", type=int, default=d(2048), help="guest RAM in MiB (default 2048)")
         p.add_argument("--smp", type=int, default=d(2), help="guest vCPUs (default 2)")
         p.add_argument("--libvirt", choices=sorted(LIBVIRT_BACKPORTS, key=int),

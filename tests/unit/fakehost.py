@@ -102,6 +102,9 @@ class FakeHost(object):
         self.write(base + "/vendor", vendor + "\n")
         self.write(base + "/device", device + "\n")
         self.write(base + "/class", pci_class + "\n")
+        # what a host without NUMA topology (and the lab) shows
+        self.write(base + "/numa_node", "-1\n")
+        self.write(base + "/local_cpulist", "0-1\n")
         self._link("sys/bus/pci/devices/" + address, base)
         if driver:
             self.bind(address, driver)
@@ -112,6 +115,12 @@ class FakeHost(object):
         for name in netdevs:
             self.add_netdev(address, name, mac=mac, operstate=operstate)
         return address
+
+    def set_numa(self, address, node, cpulist):
+        """The NUMA node and local CPUs of a device, as on a multi-socket host."""
+        base = "%s/%s" % (DEVICES, str(parse_pci_address(address)))
+        self.write(base + "/numa_node", "%d\n" % node)
+        self.write(base + "/local_cpulist", cpulist + "\n")
 
     def bind(self, address, driver):
         """Bind ``driver`` (None unbinds), as a driver link to /sys/bus/pci/drivers/<driver>."""

@@ -14,7 +14,7 @@ from ansible_collections.virt.sriov.plugins.module_utils import _iommu
 CONTRACT_KEYS = {
     "cpu_vendor", "cpu_vendor_id", "virtualization_flag", "firmware_table", "iommu_units",
     "iommu_groups", "interrupt_remapping", "cmdline_args", "enabled", "reason", "remediation",
-    "remediation_kind", "required_kernel_args",
+    "remediation_kind", "required_kernel_args", "iommu_kind",
 }
 
 DEBIAN_CMDLINE = "BOOT_IMAGE=/boot/vmlinuz-6.1.0-28-amd64 root=UUID=0b6c7f3e ro quiet console=ttyS0"
@@ -151,6 +151,33 @@ def test_unknown_vendor_follows_the_table(fake):
     assert facts["remediation_kind"] == "kernel_args"
 
 
+def test_amd_cpu_with_intel_iommu_follows_the_dmar_table(fake):
+    """A nested hypervisor on an AMD host with QEMU's intel-iommu: the DMAR table decides."""
+    facts = _iommu.gather_iommu_facts(host_with(fake, "amd", table="DMAR", groups=False,
+                                                cmdline="intel_iommu=off"))
+    assert (facts["cpu_vendor"], facts["iommu_kind"], facts["firmware_table"]) == ("amd", "intel", "DMAR")
+    assert facts["enabled"] is False
+    assert facts["blocking_kernel_args"] == ["intel_iommu=off"]
+    assert facts["remediation_kind"] == "kernel_args"
+    assert facts["required_kernel_args"] == ["intel_iommu=on"]
+    assert facts["reason"].startswith("Intel VT-d is disabled on the kernel command line by intel_iommu=off")
+    assert "AMD-Vi" not in facts["reason"] + facts["remediation"]
+
+
+def test_intel_cpu_with_ivrs_table_is_amd_vi(fake):
+    facts = _iommu.gather_iommu_facts(host_with(fake, "intel", table="IVRS", groups=False,
+                                                cmdline="amd_iommu=off"))
+    assert (facts["iommu_kind"], facts["firmware_table"]) == ("amd", "IVRS")
+    assert facts["blocking_kernel_args"] == ["amd_iommu=off"]
+    assert facts["required_kernel_args"] == []
+
+
+@pytest.mark.parametrize("vendor, kind", [("intel", "intel"), ("amd", "amd"), ("arm", "unknown")])
+def test_without_a_table_the_cpu_vendor_decides(fake, vendor, kind):
+    facts = _iommu.gather_iommu_facts(host_with(fake, vendor, table=None, groups=False))
+    assert (facts["iommu_kind"], facts["firmware_table"], facts["remediation_kind"]) == (kind, None, "firmware")
+
+
 def test_units_without_groups_is_not_enabled(fake):
     facts = _iommu.gather_iommu_facts(host_with(fake, "intel", units=["dmar0"], groups=False))
     assert facts["enabled"] is False
@@ -177,7 +204,7 @@ def test_bare_empty_host(fake):
     ("", {}),
 ])
 def test_parse_cmdline(cmdline, expected):
-    assert _iommu.parse_cmdline(cmdline) == expected
+    assert _iommu.iommu_cmdline_args(cmdline) == expected
 
 
 def test_parse_cpuinfo_first_processor_only():

@@ -104,7 +104,7 @@ def test_validate_request_conflict():
 
 def test_parse_cmdline_quotes():
     text = 'BOOT_IMAGE=/boot/vmlinuz ro  dyndbg="file x.c +p"  quiet\n'
-    assert ka.parse_cmdline(text) == ["BOOT_IMAGE=/boot/vmlinuz", "ro", 'dyndbg="file x.c +p"', "quiet"]
+    assert ka.split_cmdline(text) == ["BOOT_IMAGE=/boot/vmlinuz", "ro", 'dyndbg="file x.c +p"', "quiet"]
 
 
 @pytest.mark.parametrize("tokens, present, absent, expected", [

@@ -15,18 +15,20 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.virt.sriov.plugins.module_utils import _libvirt
+from ansible_collections.virt.sriov.plugins.module_utils import _sysfs
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.plugins.module_utils._iplink import empty_settings, read_vf_settings
 from ansible_collections.virt.sriov.plugins.module_utils._sysfs import (
     TESTED_DRIVERS,
+    TIMED_OUT,
     PciNames,
     list_sriov_pfs,
+    read_numvfs_bounded,
     read_pf,
     read_vfs,
     resolve_pf,
 )
-from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import collect_vf_usage
+from ansible_collections.virt.sriov.plugins.module_utils._libvirt_args import DEFAULT_URI
 
 LIBVIRT_MODES = ("auto", "yes", "no")
 
@@ -36,7 +38,7 @@ VF_KEYS = ("index", "pci_address", "nodedev_name", "driver", "netdev", "iommu_gr
            "max_tx_rate", "min_tx_rate", "used_by", "networks")
 
 
-def _vf_dict(sysfs_vf, settings, usage):
+def _vf_dict(sysfs_vf, settings, usage, stats=False):
     vf = dict(sysfs_vf)
     vf.update(settings)
     if usage is None:
@@ -45,21 +47,39 @@ def _vf_dict(sysfs_vf, settings, usage):
     else:
         vf["used_by"] = usage.users_of(vf["pci_address"])
         vf["networks"] = usage.networks_of(vf["pci_address"])
-    return dict((key, vf.get(key)) for key in VF_KEYS)
+    result = dict((key, vf.get(key)) for key in VF_KEYS)
+    if stats:
+        result["stats"] = vf.get("stats")
+    return result
 
 
-def describe_pf(host, address, usage=None, names=None, vf_settings=True, warnings=None):
+def describe_pf(host, address, usage=None, names=None, vf_settings=True, warnings=None, numvfs=None,
+                stats=False):
     """The PF dict of docs/docsite/rst/architecture.rst with ``vfs`` filled.
 
     ``usage``: a VfUsage (from collect_vf_usage) or None, which leaves ``used_by`` and
     ``networks`` null. ``names``: a shared PciNames (one is made otherwise). ``vf_settings``:
     run ``ip -j -d link show`` once on the PF's netdev for the VF admin settings; when the
     PF has no netdev or ``ip`` fails, those settings are null and, if ``warnings`` is a list,
-    a sentence saying why is appended to it.
+    a sentence saying why is appended to it. ``numvfs``: {address: value} from
+    read_numvfs_bounded; without it sriov_numvfs is read with the same bound here. ``stats``:
+    the same ``ip`` call with ``-s``; each VF gets ``stats`` (null where the PF reports none).
     """
     if names is None:
         names = PciNames(host)
-    pf = read_pf(host, address)
+    if numvfs is None:
+        numvfs = read_numvfs_bounded(host, [address])
+    count = numvfs.get(str(address))
+    if count is TIMED_OUT:
+        if warnings is not None:
+            warnings.append(
+                "Reading sriov_numvfs of PF %s did not answer within %d s: a change of its VF count "
+                "is stuck in the kernel (most likely a guest still holds one of its VFs through "
+                "vfio-pci); its numvfs is reported as null." % (address, _sysfs.NUMVFS_READ_TIMEOUT))
+        count = None
+    elif count is None:
+        count = 0
+    pf = read_pf(host, address, numvfs=count)
     pf["vendor_name"], pf["device_name"] = names.lookup(pf["vendor_id"], pf["device_id"])
     sysfs_vfs = read_vfs(host, address)
     settings_by_index = {}
@@ -72,22 +92,23 @@ def describe_pf(host, address, usage=None, names=None, vf_settings=True, warning
                     % (pf["pci_address"], pf["driver"] or "none bound"))
         else:
             try:
-                settings_by_index = read_vf_settings(host, pf["netdev"])
+                settings_by_index = read_vf_settings(host, pf["netdev"], stats=stats)
             except SriovError as exc:
                 if warnings is not None:
                     warnings.append(exc.msg)
     pf["vfs"] = [
-        _vf_dict(vf, settings_by_index.get(vf["index"]) or empty_settings(), usage)
+        _vf_dict(vf, settings_by_index.get(vf["index"]) or empty_settings(), usage, stats=stats)
         for vf in sysfs_vfs
     ]
     return pf
 
 
-def describe_all(host, addresses, usage=None, vf_settings=True, warnings=None):
+def describe_all(host, addresses, usage=None, vf_settings=True, warnings=None, stats=False):
     """describe_pf() for each address, sharing one PCI name database reader."""
     names = PciNames(host)
+    numvfs = read_numvfs_bounded(host, addresses)
     return [describe_pf(host, address, usage=usage, names=names, vf_settings=vf_settings,
-                        warnings=warnings)
+                        warnings=warnings, numvfs=numvfs, stats=stats)
             for address in addresses]
 
 
@@ -101,6 +122,10 @@ def load_vf_usage(host, uri, mode="auto", warnings=None):
         raise SriovError("Invalid libvirt mode %r: expected one of %s." % (mode, ", ".join(LIBVIRT_MODES)))
     if mode == "no":
         return None
+    # imported only here: a run with libvirt=no never loads the bindings
+    from ansible_collections.virt.sriov.plugins.module_utils import _libvirt
+    from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import collect_vf_usage
+
     consequence = "the used_by and networks fields of every VF are null."
     if not _libvirt.HAS_LIBVIRT:
         msg = ("The libvirt Python bindings (libvirt-python, package python3-libvirt) are not "
@@ -133,13 +158,13 @@ def select_pfs(host, pf=None, pci_address=None):
     return [resolve_pf(host, pf=pf, pci_address=pci_address)]
 
 
-def gather_sriov_info(host, pf=None, pci_address=None, uri=_libvirt.DEFAULT_URI, libvirt="auto"):
+def gather_sriov_info(host, pf=None, pci_address=None, uri=DEFAULT_URI, libvirt="auto", stats=False):
     """Everything ``sriov_info`` returns: {pfs, pfs_by_name, libvirt_connected, tested_drivers,
     warnings}. Fails (SriovError) only on bad selection input or with ``libvirt=yes``."""
     warnings = []
     addresses = select_pfs(host, pf=pf, pci_address=pci_address)
     usage = load_vf_usage(host, uri, mode=libvirt, warnings=warnings)
-    pfs = describe_all(host, addresses, usage=usage, warnings=warnings)
+    pfs = describe_all(host, addresses, usage=usage, warnings=warnings, stats=stats)
     by_name = {}
     for item in pfs:
         for netdev in item["netdevs"]:
