@@ -209,4 +209,3 @@ def test_guest_os_sees_its_vf(os_lab):
     assert any("Attention button pressed" in x or "Card not present" in x or "Link Down" in x
                for x in kmsg), "\n".join(kmsg) or text[-3000:]
     print(f"guestOS: live detach done in {time.time() - t2:.0f} s; pciehp said:\n" + "\n".join(kmsg))
-
