@@ -60,12 +60,24 @@ def restore(lab, before):
     assert lab_state(lab) == before
 
 
+# Round trips per host for the whole procedure with the lab's group_vars: one module execution
+# per stage (iommu_info, sriov_vfs, libvirt_vf_pool_network, libvirt_hostdev_interface) and the
+# summary's sriov_info. A change that adds a round trip fails here.
+MAX_EXECUTIONS = 6
+
+
+def remote_executions(result):
+    return result.stdout.count("SSH: EXEC")
+
+
 def test_passthrough_playbook_converges_then_changes_nothing(lab):
     before = require_clean(lab)
     playbook = os.path.join(PLAYBOOKS, "sriov_passthrough.yml")
     try:
-        first = lab.run_playbook(playbook, args=("-i", LAB_INVENTORY))
+        # -vvv: every remote execution prints one "SSH: EXEC" line (pipelining is on)
+        first = lab.run_playbook(playbook, args=("-i", LAB_INVENTORY, "-vvv"))
         assert first.changed, first
+        assert remote_executions(first) <= MAX_EXECUTIONS, (remote_executions(first), first)
         state = lab_state(lab)
         assert state["numvfs"]["enp1s0"] == 4 and state["numvfs"]["enp2s0"] == 7, state
         assert "passthrough" in state["networks"], state
@@ -80,9 +92,10 @@ def test_passthrough_playbook_converges_then_changes_nothing(lab):
         assert any(line.startswith("enp1s0 0000:01:00.0 (igb): 4/7 VFs") for line in summary), summary
         assert any(line.startswith("enp2s0 0000:02:00.0 (igb): 7/7 VFs, 1 in use") for line in summary), summary
 
-        second = lab.run_playbook(playbook, args=("-i", LAB_INVENTORY))
+        second = lab.run_playbook(playbook, args=("-i", LAB_INVENTORY, "-vvv"))
         changed = [(t.task, t.action) for t in second.tasks if t.changed]
         assert not changed, "second run changed %s\n%s" % (changed, second)
+        assert remote_executions(second) <= MAX_EXECUTIONS, (remote_executions(second), second)
     finally:
         restore(lab, before)
 
