@@ -96,7 +96,8 @@ def other_rule_owners(host, facts, own_path):
     return found
 
 
-def _ini_sections(text):
+def ini_sections(text):
+    """Sections of an INI-style file (NetworkManager keyfile, systemd unit): {section: {key: [values]}}."""
     sections = {}
     current = None
     for raw in text.splitlines():
@@ -116,7 +117,7 @@ def other_nm_owners(host, facts):
     found = []
     mac = (facts.get("mac") or "").lower()
     for path, text in _files(host, NM_DIRS, ".nmconnection"):
-        sections = _ini_sections(text)
+        sections = ini_sections(text)
         total = (sections.get("sriov", {}).get("total-vfs") or [None])[0]
         if total is None:
             continue
@@ -141,7 +142,7 @@ def other_link_owners(host, facts):
         "Driver": [facts.get("driver")],
     }
     for path, text in _files(host, LINK_DIRS, ".link"):
-        sections = _ini_sections(text)
+        sections = ini_sections(text)
         vfs = (sections.get("sr-iov", {}).get("SR-IOVVirtualFunctions")
                or sections.get("link", {}).get("SR-IOVVirtualFunctions"))
         if not vfs:

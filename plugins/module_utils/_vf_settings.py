@@ -41,6 +41,7 @@ from ansible_collections.virt.sriov.plugins.module_utils._iplink import read_vf_
 from ansible_collections.virt.sriov.plugins.module_utils._mac import normalize_mac
 from ansible_collections.virt.sriov.plugins.module_utils._pci import parse_pci_address
 from ansible_collections.virt.sriov.plugins.module_utils._sysfs import read_pf, resolve_pf, vf_addresses
+from ansible_collections.virt.sriov.plugins.module_utils._vf_count_owners import ini_sections
 from ansible_collections.virt.sriov.plugins.module_utils._udev import (
     DEFAULT_DIR,
     default_rule_path,
@@ -372,22 +373,6 @@ def _read(host, path):
         return None
 
 
-def _ini_sections(text):
-    sections = {}
-    current = None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line[0] in "#;":
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            current = sections.setdefault(line[1:-1].strip().lower(), {})
-            continue
-        if current is not None and "=" in line:
-            key, _sep, value = line.partition("=")
-            current.setdefault(key.strip(), []).append(value.strip())
-    return sections
-
-
 def find_other_owners(host, facts):
     """Other configuration that also sets VF settings of this PF, as human sentences."""
     found = []
@@ -398,7 +383,7 @@ def find_other_owners(host, facts):
             if not name.endswith(".nmconnection"):
                 continue
             path = "%s/%s" % (directory, name)
-            sections = _ini_sections(_read(host, path) or "")
+            sections = ini_sections(_read(host, path) or "")
             sriov = sections.get("sriov", {})
             if not any(key == "vfs" or key.startswith("vf.") for key in sriov):
                 continue
@@ -415,7 +400,7 @@ def find_other_owners(host, facts):
             text = _read(host, path) or ""
             if not re.search(r"^\s*\[SR-IOV\]\s*$", text, re.MULTILINE):
                 continue
-            match = _ini_sections(text).get("match", {})
+            match = ini_sections(text).get("match", {})
             patterns = " ".join(match.get("Name", [])).split()
             if patterns and not any(fnmatch.fnmatchcase(netdev, p) for p in patterns):
                 continue
