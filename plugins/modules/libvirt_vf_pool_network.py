@@ -385,20 +385,14 @@ NETWORK_OPTIONS = dict(
 
 
 def main():
-    argument_spec = dict(
-        name=dict(type="str"),
+    # the single-network form takes the options of one list entry at the top level
+    argument_spec = dict((key, dict(spec)) for key, spec in NETWORK_OPTIONS.items())
+    argument_spec["name"] = dict(type="str")
+    argument_spec.update(
         networks=dict(type="list", elements="dict", options=NETWORK_OPTIONS,
                       mutually_exclusive=[("pf", "vfs"), ("vfs", "vf_range")],
                       required_if=[("state", "present", ("pf", "vfs"), True),
                                    ("state", "active", ("pf", "vfs"), True)]),
-        pf=dict(type="str"),
-        vfs=dict(type="list", elements="str"),
-        vf_range=dict(type="str"),
-        managed=dict(type="bool", default=True),
-        driver=dict(type="str", choices=["vfio", "kvm"], default="vfio"),
-        vlan=dict(type="int"),
-        state=dict(type="str", choices=["present", "active", "absent"], default="active"),
-        autostart=dict(type="bool"),
         force=dict(type="bool", default=False),
         planned_vfs=dict(type="dict"),
     )
