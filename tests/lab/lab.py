@@ -235,6 +235,11 @@ def kernel_cmdline(iommu_cmdline, iommu="intel"):
     return args
 
 
+# SSH connect + banner timeout (seconds) and Ansible's retries of a connection that failed.
+SSH_TIMEOUT = 30
+SSH_RETRIES = 3
+
+
 def ssh_key():
     """Path of the lab's private SSH key (generated once, kept in the cache dir)."""
     key = os.path.join(cache_dir(), "id_ed25519")
@@ -593,7 +598,7 @@ class Instance:
             raise LabError(f"instance {self.name} has no recorded port (not started?)")
         return ["ssh", "-i", ssh_key(), "-p", str(port),
                 "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
+                "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={SSH_TIMEOUT}",
                 "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=6",
                 "-o", "ControlMaster=auto", "-o", f"ControlPath={self.ctl}",
                 "-o", "ControlPersist=120", "root@127.0.0.1"]
@@ -611,7 +616,8 @@ class Instance:
         cmd[cmd.index(f"ControlPath={self.ctl}") - 1:cmd.index(f"ControlPath={self.ctl}") + 1] = []
         cmd[cmd.index("ControlMaster=auto") - 1:cmd.index("ControlMaster=auto") + 1] = []
         cmd[cmd.index("ControlPersist=120") - 1:cmd.index("ControlPersist=120") + 1] = []
-        cmd += ["-o", "ConnectTimeout=5", "cat /proc/sys/kernel/random/boot_id"]
+        cmd[cmd.index(f"ConnectTimeout={SSH_TIMEOUT}")] = "ConnectTimeout=10"  # below `timeout`
+        cmd += ["cat /proc/sys/kernel/random/boot_id"]
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                                stdin=subprocess.DEVNULL, check=False)
@@ -837,15 +843,21 @@ def inventory_text(inst, fmt="ini"):
     # reboot, so without them ansible.builtin.reboot waits on a dead connection (seen: 20 min).
     common = ("-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "
               "-o ServerAliveInterval=10 -o ServerAliveCountMax=6")
+    # A busy lab (a nested guest under TCG takes its vCPUs) can take longer than Ansible's default
+    # 10 s to send the SSH banner on a new connection (seen in CI: "Connection timed out during
+    # banner exchange"): a longer timeout, and retries for a connection that never got a banner.
     if fmt == "yaml":
         return (f"all:\n  children:\n    sriov_lab:\n      hosts:\n        {inst.name}:\n"
                 f"          ansible_host: 127.0.0.1\n          ansible_port: {port}\n"
                 f"          ansible_user: root\n          ansible_ssh_private_key_file: {key}\n"
                 f"          ansible_ssh_common_args: '{common}'\n"
+                f"          ansible_ssh_timeout: {SSH_TIMEOUT}\n"
+                f"          ansible_ssh_retries: {SSH_RETRIES}\n"
                 f"          ansible_python_interpreter: /usr/bin/python3\n")
     return (f"[sriov_lab]\n{inst.name} ansible_host=127.0.0.1 ansible_port={port} "
             f"ansible_user=root ansible_ssh_private_key_file={key} "
-            f"ansible_ssh_common_args='{common}' ansible_python_interpreter=/usr/bin/python3\n")
+            f"ansible_ssh_common_args='{common}' ansible_ssh_timeout={SSH_TIMEOUT} "
+            f"ansible_ssh_retries={SSH_RETRIES} ansible_python_interpreter=/usr/bin/python3\n")
 
 
 # ----------------------------------------------------------------------------- CLI
