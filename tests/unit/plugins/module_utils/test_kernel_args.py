@@ -378,6 +378,12 @@ def test_grub_dropin_verify_fails_when_grub_cfg_not_updated(debian):
 
 
 # ------------------------------------------------------------------------------- grubby
+# grubby cannot run here (no RPM-based userland in the lab). The recording follows the output of
+# `grubby --info=ALL` as Red Hat's documentation prints it: one block per boot entry with index,
+# kernel, args, root, initrd, title and id, the rescue entry last ("Managing, monitoring and
+# updating the kernel", RHEL 8, section "Viewing the GRUB menu entry for a kernel",
+# https://docs.redhat.com/en/documentation/red_hat_enterprise_linux/8/html/managing_monitoring_and_updating_the_kernel/proc_viewing-the-grub-2-menu-entry-for-a-kernel_assembly_making-persistent-changes-to-the-grub-boot-loader),  # noqa: E501
+# with a RHEL 9.4 kernel's names; `--default-index` prints the index alone (grubby(8)).
 
 
 GRUBBY_INFO = """index=0
@@ -481,6 +487,12 @@ def test_grubby_explicit_backend_missing_binary(fake):
 
 
 # ------------------------------------------------------------------------------- rpm-ostree
+# rpm-ostree cannot run here either. `rpm-ostree kargs` without options prints the kernel
+# arguments of the booted deployment on one line; the options --append-if-missing=KEY=VALUE and
+# --delete-if-present=KEY=VALUE and the "Staging deployment... / Changes queued for next boot"
+# output follow Red Hat's documentation of the command ("Using image mode for RHEL", RHEL 9,
+# "How to edit kernel arguments in bootc systems",
+# https://docs.redhat.com/en/documentation/red_hat_enterprise_linux/9/html/using_image_mode_for_rhel_to_build_deploy_and_manage_operating_systems/how-to-edit-kernel-arguments-in-bootc-systems_managing-kernel-arguments-in-bootc-systems).  # noqa: E501
 
 
 class FakeOstree(object):
