@@ -136,7 +136,7 @@ def resolve_pool(host, pf=None, vfs=None, planned_vfs=None, vf_range=None):
         if missing:
             raise SriovError(
                 "vf_range %s of PF %s names VF(s) %s, which do not exist: the PF has %s. Create the VFs "
-                "first (virt.sriov.sriov_vfs)." % (vf_range, pf_label(host, address),
+                "first (virt.sriov.sriov_vfs)." % (vf_range, pf_label({"pci_address": address, "netdev": pf}),
                                                    ", ".join(str(i) for i in missing),
                                                    "VFs 0-%d" % (len(by_index) - 1) if by_index else "no VFs"),
                 pf=pf, vf_range=str(vf_range))
@@ -179,7 +179,7 @@ def require_vfs(host, pool):
     if pool["pf"] is not None and not pool["current_vfs"]:
         raise SriovError(
             "No VFs on PF %s: create them first (virt.sriov.sriov_vfs or the sriov_vfs role), "
-            "then start the network." % pf_label(host, pool["pf_address"]),
+            "then start the network." % pf_label({"pci_address": pool["pf_address"], "netdev": pool["pf"]}),
             pf=pool["pf"], pf_address=str(pool["pf_address"]))
 
 

@@ -38,6 +38,7 @@ from ansible_collections.virt.sriov.plugins.module_utils._sysfs import (
     resolve_pf,
     vf_addresses,
 )
+from ansible_collections.virt.sriov.plugins.module_utils._values import pf_label
 from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import collect_vf_usage
 
 DEFAULT_TIMEOUT = 60
@@ -224,13 +225,6 @@ def parse_num_vfs(value, name="num_vfs"):
     if number < 0:
         raise SriovError("Invalid %s %r: a VF count cannot be negative; %s." % (name, value, valid))
     return number
-
-
-def pf_label(facts):
-    """``enp1s0 (0000:01:00.0)`` or the bare address."""
-    if facts.get("netdev"):
-        return "%s (%s)" % (facts["netdev"], facts["pci_address"])
-    return facts["pci_address"]
 
 
 def resolve_count(value, facts, name="num_vfs"):

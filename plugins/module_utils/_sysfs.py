@@ -21,6 +21,7 @@ import time
 
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.plugins.module_utils._pci import PciAddress, parse_pci_address
+from ansible_collections.virt.sriov.plugins.module_utils._values import pf_label
 
 PCI_DEVICES = "/sys/bus/pci/devices"
 CLASS_NET = "/sys/class/net"
@@ -293,7 +294,7 @@ def describe_pfs(host):
     items = []
     for address in list_sriov_pfs(host):
         netdevs = netdevs_of(host, address)
-        items.append("%s (%s)" % (netdevs[0], address) if netdevs else str(address))
+        items.append(pf_label({"pci_address": address, "netdev": netdevs[0] if netdevs else None}))
     return items
 
 

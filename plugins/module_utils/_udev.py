@@ -36,11 +36,11 @@ from ansible_collections.virt.sriov.plugins.module_utils._host import BIN_DIRS, 
 from ansible_collections.virt.sriov.plugins.module_utils._numvfs import (
     check_numvfs_answers,
     parse_num_vfs,
-    pf_label,
     resolve_count,
 )
 from ansible_collections.virt.sriov.plugins.module_utils._pci import parse_pci_address
 from ansible_collections.virt.sriov.plugins.module_utils._sysfs import read_pf, resolve_pf
+from ansible_collections.virt.sriov.plugins.module_utils._values import pf_label
 from ansible_collections.virt.sriov.plugins.module_utils._vf_count_owners import find_other_owners
 
 DEFAULT_DIR = "/etc/udev/rules.d"

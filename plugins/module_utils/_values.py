@@ -11,7 +11,6 @@ __metaclass__ = type
 
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 
-PCI_DEVICES = "/sys/bus/pci/devices"
 VLAN_MAX = 4095
 
 
@@ -24,7 +23,12 @@ def validate_vlan(value, option="vlan"):
     return value
 
 
-def pf_label(host, address):
-    """'enp1s0 (0000:01:00.0)' for a PF with a netdev, else its PCI address."""
-    netdevs = host.listdir(PCI_DEVICES, str(address), "net")
-    return "%s (%s)" % (netdevs[0], address) if netdevs else str(address)
+def pf_label(pf):
+    """How messages name a PF: ``enp1s0 (0000:01:00.0)`` when it has a netdev, else its PCI address.
+
+    ``pf``: the PF's facts (``_sysfs.read_pf``) or any mapping with ``pci_address`` and, when the
+    PF has a network interface, ``netdev``. Pure: it reads nothing from the host.
+    """
+    if pf.get("netdev"):
+        return "%s (%s)" % (pf["netdev"], pf["pci_address"])
+    return str(pf["pci_address"])
