@@ -24,8 +24,10 @@ RULES_DIRS = ("/etc/udev/rules.d", "/run/udev/rules.d", "/usr/local/lib/udev/rul
               "/usr/lib/udev/rules.d", "/lib/udev/rules.d")
 NM_DIRS = ("/etc/NetworkManager/system-connections", "/run/NetworkManager/system-connections",
            "/usr/lib/NetworkManager/system-connections")
-LINK_DIRS = ("/etc/systemd/network", "/run/systemd/network", "/usr/local/lib/systemd/network",
-             "/usr/lib/systemd/network", "/lib/systemd/network")
+# Where systemd reads .link (udev) and .network (networkd) files.
+SYSTEMD_NETWORK_DIRS = ("/etc/systemd/network", "/run/systemd/network",
+                        "/usr/local/lib/systemd/network", "/usr/lib/systemd/network",
+                        "/lib/systemd/network")
 MODPROBE_DIRS = ("/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d",
                  "/usr/lib/modprobe.d", "/lib/modprobe.d")
 
@@ -35,15 +37,16 @@ _NUMVFS_ASSIGN_RE = re.compile(r"sriov_numvfs\}\s*=[^=]")
 _MATCH_ITEM_RE = re.compile(r'([A-Z_]+(?:\{[^}]*\})?)\s*(==|!=)\s*"([^"]*)"')
 
 
-def _read_text(host, path):
-    """A configuration file's text, or None when it cannot be read (it is then not looked at)."""
+def read_config_text(host, path):
+    """A configuration file's text (``Host.read_text``), or None when it is missing or cannot be
+    read or decoded: such a file is not looked at."""
     try:
         return host.read_text(path)
     except (SriovError, UnicodeDecodeError):
         return None
 
 
-def _files(host, directories, suffix):
+def config_files(host, directories, suffix):
     """(path, text) of the files with ``suffix`` in the directories, first directory wins per name."""
     seen = set()
     for directory in directories:
@@ -52,7 +55,7 @@ def _files(host, directories, suffix):
                 continue
             seen.add(name)
             path = "%s/%s" % (directory, name)
-            text = _read_text(host, path)
+            text = read_config_text(host, path)
             if text is not None:
                 yield path, text
 
@@ -85,7 +88,7 @@ def _rule_targets_pf(line, facts):
 
 def other_rule_owners(host, facts, own_path):
     found = []
-    for path, text in _files(host, RULES_DIRS, ".rules"):
+    for path, text in config_files(host, RULES_DIRS, ".rules"):
         if path == own_path or os.path.basename(path) == os.path.basename(own_path):
             continue
         for number, line in enumerate(text.splitlines(), 1):
@@ -116,7 +119,7 @@ def ini_sections(text):
 def other_nm_owners(host, facts):
     found = []
     mac = (facts.get("mac") or "").lower()
-    for path, text in _files(host, NM_DIRS, ".nmconnection"):
+    for path, text in config_files(host, NM_DIRS, ".nmconnection"):
         sections = ini_sections(text)
         total = (sections.get("sriov", {}).get("total-vfs") or [None])[0]
         if total is None:
@@ -141,7 +144,7 @@ def other_link_owners(host, facts):
         "Path": ["pci-%s" % facts["pci_address"]],
         "Driver": [facts.get("driver")],
     }
-    for path, text in _files(host, LINK_DIRS, ".link"):
+    for path, text in config_files(host, SYSTEMD_NETWORK_DIRS, ".link"):
         sections = ini_sections(text)
         vfs = (sections.get("sr-iov", {}).get("SR-IOVVirtualFunctions")
                or sections.get("link", {}).get("SR-IOVVirtualFunctions"))
@@ -168,7 +171,7 @@ def other_modparam_owners(host, facts):
     if value and value.strip("0, ") != "":
         found.append("module parameter %s max_vfs=%s is set (legacy way to create VFs)" % (driver, value))
     pattern = re.compile(r"^\s*options\s+%s\s+.*\bmax_vfs\s*=" % re.escape(driver).replace("_", "[_-]"))
-    for path, text in _files(host, MODPROBE_DIRS, ".conf"):
+    for path, text in config_files(host, MODPROBE_DIRS, ".conf"):
         for number, line in enumerate(text.splitlines(), 1):
             if pattern.match(line):
                 found.append("%s:%d sets max_vfs for %s" % (path, number, driver))
@@ -182,9 +185,12 @@ def find_other_owners(host, facts, own_path):
 
 
 __all__ = [
+    "config_files",
     "find_other_owners",
+    "ini_sections",
     "other_link_owners",
     "other_modparam_owners",
     "other_nm_owners",
     "other_rule_owners",
+    "read_config_text",
 ]

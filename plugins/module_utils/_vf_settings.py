@@ -41,7 +41,13 @@ from ansible_collections.virt.sriov.plugins.module_utils._iplink import read_vf_
 from ansible_collections.virt.sriov.plugins.module_utils._mac import normalize_mac
 from ansible_collections.virt.sriov.plugins.module_utils._pci import parse_pci_address
 from ansible_collections.virt.sriov.plugins.module_utils._sysfs import read_pf, resolve_pf, vf_addresses
-from ansible_collections.virt.sriov.plugins.module_utils._vf_count_owners import ini_sections
+from ansible_collections.virt.sriov.plugins.module_utils._vf_count_owners import (
+    NM_DIRS,
+    SYSTEMD_NETWORK_DIRS,
+    config_files,
+    ini_sections,
+    read_config_text,
+)
 from ansible_collections.virt.sriov.plugins.module_utils._udev import (
     DEFAULT_DIR,
     default_rule_path,
@@ -62,9 +68,6 @@ ZERO_MAC = "00:00:00:00:00:00"
 FILE_PREFIX = "83-virt-sriov-vf-settings-"
 MARKER = "# Managed by Ansible (virt.sriov.sriov_vf_settings). Changes to this file are overwritten."
 
-NM_DIRS = ("/etc/NetworkManager/system-connections", "/run/NetworkManager/system-connections")
-NETWORKD_DIRS = ("/etc/systemd/network", "/run/systemd/network", "/usr/lib/systemd/network",
-                 "/lib/systemd/network")
 OS_NET_CONFIG_FILES = ("/etc/os-net-config/config.yaml", "/etc/os-net-config/config.json")
 
 _RANGE_RE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
@@ -365,48 +368,31 @@ def validate_rule_text(text, address=None):
 
 
 # --------------------------------------------------------------------------------- other owners
-def _read(host, path):
-    try:
-        with open(host.path(path), "r") as handle:
-            return handle.read()
-    except (IOError, OSError, UnicodeDecodeError):
-        return None
-
-
 def find_other_owners(host, facts):
     """Other configuration that also sets VF settings of this PF, as human sentences."""
     found = []
     netdev = facts.get("netdev") or ""
     mac = (facts.get("mac") or "").lower()
-    for directory in NM_DIRS:
-        for name in host.listdir(directory):
-            if not name.endswith(".nmconnection"):
-                continue
-            path = "%s/%s" % (directory, name)
-            sections = ini_sections(_read(host, path) or "")
-            sriov = sections.get("sriov", {})
-            if not any(key == "vfs" or key.startswith("vf.") for key in sriov):
-                continue
-            names = sections.get("connection", {}).get("interface-name") or []
-            macs = [m.lower() for m in sections.get("ethernet", {}).get("mac-address") or []]
-            if (names and netdev not in names) or (macs and mac not in macs):
-                continue
-            found.append("NetworkManager connection %s sets sriov.vfs (VF settings) for this PF" % path)
-    for directory in NETWORKD_DIRS:
-        for name in host.listdir(directory):
-            if not name.endswith(".network"):
-                continue
-            path = "%s/%s" % (directory, name)
-            text = _read(host, path) or ""
-            if not re.search(r"^\s*\[SR-IOV\]\s*$", text, re.MULTILINE):
-                continue
-            match = ini_sections(text).get("match", {})
-            patterns = " ".join(match.get("Name", [])).split()
-            if patterns and not any(fnmatch.fnmatchcase(netdev, p) for p in patterns):
-                continue
-            found.append("systemd-networkd file %s has an [SR-IOV] section for this PF" % path)
+    for path, text in config_files(host, NM_DIRS, ".nmconnection"):
+        sections = ini_sections(text)
+        sriov = sections.get("sriov", {})
+        if not any(key == "vfs" or key.startswith("vf.") for key in sriov):
+            continue
+        names = sections.get("connection", {}).get("interface-name") or []
+        macs = [m.lower() for m in sections.get("ethernet", {}).get("mac-address") or []]
+        if (names and netdev not in names) or (macs and mac not in macs):
+            continue
+        found.append("NetworkManager connection %s sets sriov.vfs (VF settings) for this PF" % path)
+    for path, text in config_files(host, SYSTEMD_NETWORK_DIRS, ".network"):
+        if not re.search(r"^\s*\[SR-IOV\]\s*$", text, re.MULTILINE):
+            continue
+        match = ini_sections(text).get("match", {})
+        patterns = " ".join(match.get("Name", [])).split()
+        if patterns and not any(fnmatch.fnmatchcase(netdev, p) for p in patterns):
+            continue
+        found.append("systemd-networkd file %s has an [SR-IOV] section for this PF" % path)
     for path in OS_NET_CONFIG_FILES:
-        text = _read(host, path)
+        text = read_config_text(host, path)
         if text and "sriov_vf" in text and (not netdev or netdev in text):
             found.append("os-net-config %s has sriov_vf entries for this PF" % path)
     return found

@@ -235,6 +235,20 @@ def test_other_owners_and_missing_count_rule_warn(env):
     assert "82-virt-sriov-numvfs-0000:01:00.0.rules" in text
 
 
+def test_other_settings_owners_read_like_systemd_and_skip_unreadable_files(env):
+    # /etc shadows a file of the same name in /usr/lib; undecodable files and directories are skipped
+    env.fake.write("usr/lib/systemd/network/10-p1.network", "[Match]\nName=enp1*\n[SR-IOV]\nVirtualFunction=0\n")
+    env.fake.write("etc/systemd/network/10-p1.network", "[Match]\nName=enp1s0\n")
+    env.fake.write("usr/local/lib/systemd/network/20-p1.network", "[Match]\nName=enp1s0\n[SR-IOV]\nVirtualFunction=1\n")
+    with open(env.fake.p("etc/systemd/network/30-binary.network"), "wb") as handle:
+        handle.write(b"\xff\xfe[SR-IOV]\n")
+    os.makedirs(env.fake.p("etc/NetworkManager/system-connections/dir.nmconnection"))
+    env({"pf": "enp1s0", "vf_defaults": {"trust": True}}, check_mode=True)
+    text = " ".join(env.warnings)
+    assert "usr/local/lib/systemd/network/20-p1.network" in text
+    assert "10-p1.network" not in text and "30-binary" not in text and "dir.nmconnection" not in text
+
+
 def test_legacy_rule_text_is_validated():
     from ansible_collections.virt.sriov.plugins.module_utils._vf_settings import render_rule, validate_rule_text
 
