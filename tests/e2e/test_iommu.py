@@ -1,6 +1,6 @@
 """Role virt.sriov.iommu and module kernel_cmdline in the emulated hypervisor.
 
-test_iommu_role_enable: its own instance ``iommu`` (``--no-iommu-cmdline``, fresh disk). The
+test_iommu_role_enable: its own instance ``<prefix>iommu`` (``--no-iommu-cmdline``, fresh disk). The
 Debian 6.1 kernel of the lab turns VT-d on by default (CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF=y),
 so a lab booted merely without ``intel_iommu=on`` has a working IOMMU. To get a kernel whose
 IOMMU is off because of its command line, the test puts ``intel_iommu=off`` into
@@ -10,8 +10,10 @@ drop-in and removing ``intel_iommu=off`` from /etc/default/grub; ``enable`` with
 ``iommu_reboot`` reboots and verifies; kernel_cmdline in check mode and for real changes
 nothing; ``enable`` again changes nothing; ``check`` passes. Three boots in all.
 
-test_iommu_role_firmware: the ``--iommu none`` variant, shared by name and options with
-test_inventory.py (lab_factory reuses it). It changes nothing on that instance.
+test_iommu_role_firmware: the ``--iommu none`` variant ``<prefix>lab-noiommu``, shared by name and
+options with test_inventory.py (lab_factory reuses it). It changes nothing on that instance.
+
+``<prefix>`` is ``VIRT_SRIOV_LAB_VARIANT_PREFIX`` (empty by default), as in test_iommu_guests.py.
 
 No AMD test: the ``--iommu amd`` lab does not reach SSH under TCG (amd-iommu loses the guest's
 IO-APIC interrupts, tests/lab/README.md "Failure modes"; seen here too: 30 s per console line,
@@ -26,8 +28,9 @@ pytestmark = pytest.mark.lab
 IOMMU_ARGS = ["intel_iommu=on", "iommu=pt"]
 DROPIN = "/etc/default/grub.d/99-virt-sriov.cfg"
 
-# Same names and options as test_inventory.py, so that one pytest run boots each variant once.
 _PREFIX = os.environ.get("VIRT_SRIOV_LAB_VARIANT_PREFIX", "")
+ENABLE = (_PREFIX + "iommu", "--no-iommu-cmdline")
+# Same names and options as test_inventory.py, so that one pytest run boots each variant once.
 NOIOMMU = (_PREFIX + "lab-noiommu", "--iommu", "none")
 
 DISABLE_BY_ARGUMENT = r"""
@@ -167,7 +170,7 @@ def changed_tasks(res):
 
 
 def test_iommu_role_enable(lab_factory):
-    lab = lab_factory("iommu", "--no-iommu-cmdline", fresh=True)
+    lab = lab_factory(*ENABLE, fresh=True)
     lab.ssh(DISABLE_BY_ARGUMENT, check=True)
     lab.reboot()
     # The lab forwards SSH through QEMU's user network, which keeps the host side of a TCP
