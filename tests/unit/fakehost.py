@@ -14,15 +14,20 @@ way it does in production.
     pf = fake.add_pf("0000:01:00.0", "enp1s0", driver="igb", totalvfs=7)
     fake.set_numvfs(pf, 4)                # creates virtfn0..3 like igb (offset 128, stride 2)
     host = fake.host()                    # a Host rooted at the fake tree
+
+``FakeWriter`` stands in for the bounded writer of ``sriov_numvfs`` (``_numvfs.SubprocessWriter``)
+and applies the kernel's rules for that write to the fake tree.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import os
 
 from ansible_collections.virt.sriov.plugins.module_utils._host import Host
+from ansible_collections.virt.sriov.plugins.module_utils._numvfs import WriteResult
 from ansible_collections.virt.sriov.plugins.module_utils._pci import parse_pci_address
 
 DEVICES = "sys/devices/pci0000:00"
@@ -357,3 +362,37 @@ class FakeHost(object):
                 " 24:          0          0   %sPCI-MSIX-0000:01:00.0    0-edge      enp1s0\n"
                 "NMI:          0          0   Non-maskable interrupts\n") % (prefix, prefix, prefix)
         self.write("proc/interrupts", text)
+
+
+class FakeWriter(object):
+    """Stands in for SubprocessWriter: applies the kernel's rules to the fake tree.
+
+    ``fail``: {value: errno} to refuse a write; ``hang``: values whose write never returns;
+    ``partial``: {value: count actually enabled}.
+    """
+
+    def __init__(self, fake, fail=None, hang=(), partial=None, vf_driver=True):
+        self.fake = fake
+        self.fail = fail or {}
+        self.hang = set(hang)
+        self.partial = partial or {}
+        self.vf_driver = vf_driver
+        self.writes = []
+
+    def __call__(self, path, value, timeout):
+        number = int(value)
+        self.writes.append(number)
+        pf = os.path.basename(os.path.dirname(path))
+        if number in self.hang:
+            return WriteResult(timed_out=True, pid=4242)
+        if number in self.fail:
+            code = self.fail[number]
+            return WriteResult(err=code, message=os.strerror(code))
+        current = int(self.fake.read("sys/bus/pci/devices/%s/sriov_numvfs" % pf))
+        total = int(self.fake.read("sys/bus/pci/devices/%s/sriov_totalvfs" % pf))
+        if number > total:
+            return WriteResult(err=errno.ERANGE, message="Numerical result out of range")
+        if current and number and current != number:
+            return WriteResult(err=errno.EBUSY, message="Device or resource busy")
+        self.fake.set_numvfs(pf, self.partial.get(number, number), vf_driver=self.vf_driver)
+        return WriteResult(ok=True)

@@ -10,9 +10,15 @@ guests or attach devices; these fakes do what the QEMU driver was seen doing in 
 
 - ``FakeDomain``: a persistent and a live XML tree; attach adds the element (with a guest
   address, and an alias live), detach removes it from the config at once and from the live XML
-  only when the guest cooperates (``releases=False`` models the lab's OS-less guest);
+  only when the guest cooperates (``releases=False`` models the lab's OS-less guest); shutdown
+  (only when the guest answers ACPI, ``shuts_down``), destroy and start; ``undefined`` models a
+  domain that disappears between a listing and a read. ``guest(name)`` builds one by name;
 - ``FakeNetwork``: live and persistent XML, start/stop/undefine/autostart recorded in ``calls``;
-- ``FakeConn``: lookups, listings and ``networkDefineXML`` over lists of the two;
+  ``hostdev_pool()`` builds a hostdev pool network on a PF;
+- ``Vanishing``: an object listed by libvirt that is gone (or broken) when it is read;
+- ``FakeConn``: lookups, listings (with libvirt's active/inactive flags) and ``networkDefineXML``
+  over lists of domains and networks; ``usage_of`` runs the real ``collect_vf_usage`` on one;
+- ``NetworkControl``: the start/stop callback of a hostdev network, recorded;
 - ``Clock``: fake time whose ``sleep`` advances it, so bounded waits end at once.
 """
 
@@ -30,10 +36,13 @@ from ansible_collections.virt.sriov.plugins.module_utils._libvirt_interface impo
     VIR_DOMAIN_XML_INACTIVE,
     _pci_of,
 )
+from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.plugins.module_utils._pci import parse_pci_address
 
 VIR_ERR_NO_DOMAIN = 42
 VIR_ERR_NO_NETWORK = 43
+VIR_CONNECT_LIST_ACTIVE = 1  # VIR_CONNECT_LIST_DOMAINS_ACTIVE, VIR_CONNECT_LIST_NETWORKS_INACTIVE is 1 too
+VIR_CONNECT_LIST_INACTIVE = 2
 UUID = "5a1c0f2e-6b7d-4e8a-9c3b-2d4f6a8b0c1e"
 
 GUEST = """<domain type='qemu'>
@@ -63,7 +72,7 @@ def set_pf_up(fake, up, pf="0000:01:00.0", netdev="enp1s0"):
 
 
 class FakeLibvirtError(Exception):
-    """libvirt.libvirtError as the code sees it: a message and an error code."""
+    """libvirt.libvirtError as the code sees it: a message and an error code (None: no code)."""
 
     def __init__(self, message, code=None):
         super(FakeLibvirtError, self).__init__(message)
@@ -87,17 +96,40 @@ def _match(element, candidate):
 
 
 class FakeDomain(object):
+    """``xml``: the persistent definition; ``live_xml``: the live XML when it differs from it.
+
+    ``shuts_down=False`` is a guest that does not answer ACPI (no OS, like the lab's guestVM);
+    ``start_error``: the message ``create()`` fails with. ``calls`` records every change as a
+    tuple, the name first (``actions`` lists the names).
+    """
+
     def __init__(self, xml, active=True, persistent=True, releases=True, shuts_down=True, fake=None,
-                 pool=None, live_xml=None):
+                 pool=None, live_xml=None, start_error=None):
         self.config = ET.fromstring(xml)
         self.live = (ET.fromstring(live_xml) if live_xml else copy.deepcopy(self.config)) if active else None
         self.persistent = persistent
         self.releases = releases
         self.shuts_down = shuts_down
+        self.start_error = start_error
         self.fake = fake  # FakeHost: VF drivers follow attach/detach like managed='yes'
         self.pool = pool  # (network name, [VF addresses]) to hand out for type='network'
         self.calls = []
         self.fail_attach = None
+        self.undefined = False  # gone from libvirt: every call that asks libvirt fails
+
+    @property
+    def actions(self):
+        return [call[0] for call in self.calls]
+
+    @property
+    def active(self):
+        """Running or not, for assertions (isActive() is what the code under test calls)."""
+        return self.live is not None
+
+    def _alive(self):
+        if self.undefined:
+            raise FakeLibvirtError("Domain not found: no domain with matching uuid '%s'" % self.UUIDString(),
+                                   VIR_ERR_NO_DOMAIN)
 
     # -- identity and state --
     def name(self):
@@ -107,12 +139,15 @@ class FakeDomain(object):
         return self.config.findtext("uuid") or "uuid-" + self.name()
 
     def isActive(self):
+        self._alive()
         return self.live is not None
 
     def isPersistent(self):
+        self._alive()
         return self.persistent
 
     def XMLDesc(self, flags):
+        self._alive()
         tree = self.config if (flags & VIR_DOMAIN_XML_INACTIVE or self.live is None) else self.live
         return ET.tostring(tree, encoding="unicode")
 
@@ -187,11 +222,28 @@ class FakeDomain(object):
         if self.shuts_down:
             self.live = None
 
+    def destroy(self):
+        self.calls.append(("destroy",))
+        self.live = None
+
     def create(self):
         self.calls.append(("create",))
+        if self.start_error:
+            raise FakeLibvirtError(self.start_error, 1)
         self.live = copy.deepcopy(self.config)
         for iface in self.live.find("devices").findall("interface"):
             self._actual(iface)
+
+
+def guest(name, vfs=(), running=True, **kwargs):
+    """A FakeDomain named ``name`` (UUID ``uuid-<name>``) with hostdev interfaces for ``vfs``."""
+    xml = ET.fromstring(guest_xml(name, uuid="uuid-" + name, ports=6))
+    devices = xml.find("devices")
+    for vf in vfs:
+        iface = ET.Element("interface", {"type": "hostdev", "managed": "yes"})
+        ET.SubElement(ET.SubElement(iface, "source"), "address", parse_pci_address(vf).libvirt_attrs())
+        devices.insert(2, iface)
+    return FakeDomain(ET.tostring(xml, encoding="unicode"), active=running, **kwargs)
 
 
 class FakeNetwork(object):
@@ -243,6 +295,44 @@ class FakeNetwork(object):
         self._autostart = bool(value)
 
 
+def hostdev_pool(name="passthrough", pf="enp1s0", connections=0, active=True):
+    """A FakeNetwork: hostdev pool network on PF ``pf`` with ``connections`` guests using it."""
+    xml = ("<network connections='%d'><name>%s</name><forward mode='hostdev' managed='yes'>"
+           "<pf dev='%s'/></forward></network>" % (connections, name, pf))
+    return FakeNetwork(xml, active=active)
+
+
+class Vanishing(object):
+    """A domain or network that libvirt listed but that is gone (or broken) when it is read:
+    its name is known (libvirt keeps it in the object), every other call raises ``error``."""
+
+    def __init__(self, name, error):
+        self._name = name
+        self.error = error
+        self.undefined = True
+
+    def name(self):
+        return self._name
+
+    def UUIDString(self):
+        return "uuid-" + self._name
+
+    def __getattr__(self, attribute):
+        def call(*_args):
+            raise self.error
+        return call
+
+
+def _listed(obj, flags):
+    """libvirt's listing flags: ACTIVE, INACTIVE, both or none (0) = all."""
+    if getattr(obj, "undefined", False):
+        return True  # listed a moment before it went away
+    wanted = flags & (VIR_CONNECT_LIST_ACTIVE | VIR_CONNECT_LIST_INACTIVE)
+    if wanted in (0, VIR_CONNECT_LIST_ACTIVE | VIR_CONNECT_LIST_INACTIVE):
+        return True
+    return obj.isActive() == bool(wanted & VIR_CONNECT_LIST_ACTIVE)
+
+
 class FakeConn(object):
     def __init__(self, domains=(), networks=()):
         self.domains = list(domains)
@@ -255,22 +345,22 @@ class FakeConn(object):
         return self.networks[0]
 
     def listAllDomains(self, flags):
-        return list(self.domains)
+        return [d for d in self.domains if _listed(d, flags)]
 
     def listAllNetworks(self, flags):
-        return list(self.networks)
+        return [n for n in self.networks if _listed(n, flags)]
+
+    def _domain(self, match, what):
+        for dom in self.domains:
+            if match(dom) and not dom.undefined:
+                return dom
+        raise FakeLibvirtError("Domain not found: no domain with matching %s" % what, VIR_ERR_NO_DOMAIN)
 
     def lookupByName(self, name):
-        for dom in self.domains:
-            if dom.name() == name:
-                return dom
-        raise FakeLibvirtError("Domain not found: no domain with matching name '%s'" % name, VIR_ERR_NO_DOMAIN)
+        return self._domain(lambda d: d.name() == name, "name '%s'" % name)
 
     def lookupByUUIDString(self, uuid):
-        for dom in self.domains:
-            if dom.UUIDString() == uuid:
-                return dom
-        raise FakeLibvirtError("Domain not found", VIR_ERR_NO_DOMAIN)
+        return self._domain(lambda d: d.UUIDString() == uuid, "uuid '%s'" % uuid)
 
     def networkLookupByName(self, name):
         for net in self.networks:
@@ -293,11 +383,32 @@ class FakeConn(object):
         return net
 
 
+def usage_of(fake, networks=(), domains=()):
+    """The real VfUsage (``collect_vf_usage``) of a FakeHost and fake libvirt objects."""
+    from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import collect_vf_usage
+
+    return collect_vf_usage(FakeConn(domains=domains, networks=networks), fake.host())
+
+
+class NetworkControl(object):
+    """The network_control callback of _numvfs: records (action, name) in ``calls`` (or in the
+    shared ``log``); ``fail_start`` makes every start fail like libvirt without usable VFs."""
+
+    def __init__(self, fail_start=False, log=None):
+        self.calls = log if log is not None else []
+        self.fail_start = fail_start
+
+    def __call__(self, name, action):
+        self.calls.append((action, name))
+        if action == "start" and self.fail_start:
+            raise SriovError("Cannot start the hostdev network %s: No usable Vf's" % name)
+
+
 class Clock(object):
     """Fake time: sleep() advances it, so bounded waits end at once."""
 
-    def __init__(self):
-        self.now = 0.0
+    def __init__(self, now=0.0):
+        self.now = now
 
     def __call__(self):
         return self.now

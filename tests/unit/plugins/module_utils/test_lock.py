@@ -17,17 +17,7 @@ import pytest
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.plugins.module_utils._host import Host
 from ansible_collections.virt.sriov.plugins.module_utils._lock import LOCK_PATH, host_lock
-
-
-class Clock(object):
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
+from ansible_collections.virt.sriov.tests.unit.fakelibvirt import Clock
 
 
 def test_second_holder_waits_bounded_and_names_the_first(tmp_path):

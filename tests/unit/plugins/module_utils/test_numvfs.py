@@ -15,56 +15,11 @@ import pytest
 
 from ansible_collections.virt.sriov.plugins.module_utils import _numvfs
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
+from ansible_collections.virt.sriov.tests.unit.fakehost import FakeWriter
+from ansible_collections.virt.sriov.tests.unit.fakelibvirt import Clock, NetworkControl, guest, hostdev_pool, usage_of
 
 PF1 = "0000:01:00.0"
 PF2 = "0000:02:00.0"
-
-
-class FakeWriter(object):
-    """Stands in for SubprocessWriter: applies the kernel's rules to the fake tree.
-
-    ``fail``: {value: errno} to refuse a write; ``hang``: values whose write never returns;
-    ``partial``: {value: count actually enabled}.
-    """
-
-    def __init__(self, fake, fail=None, hang=(), partial=None, vf_driver=True):
-        self.fake = fake
-        self.fail = fail or {}
-        self.hang = set(hang)
-        self.partial = partial or {}
-        self.vf_driver = vf_driver
-        self.writes = []
-
-    def __call__(self, path, value, timeout):
-        number = int(value)
-        self.writes.append(number)
-        pf = os.path.basename(os.path.dirname(path))
-        if number in self.hang:
-            return _numvfs.WriteResult(timed_out=True, pid=4242)
-        if number in self.fail:
-            code = self.fail[number]
-            return _numvfs.WriteResult(err=code, message=os.strerror(code))
-        current = int(self.fake.read("sys/bus/pci/devices/%s/sriov_numvfs" % pf))
-        total = int(self.fake.read("sys/bus/pci/devices/%s/sriov_totalvfs" % pf))
-        if number > total:
-            return _numvfs.WriteResult(err=errno.ERANGE, message="Numerical result out of range")
-        if current and number and current != number:
-            return _numvfs.WriteResult(err=errno.EBUSY, message="Device or resource busy")
-        self.fake.set_numvfs(pf, self.partial.get(number, number), vf_driver=self.vf_driver)
-        return _numvfs.WriteResult(ok=True)
-
-
-class Clock(object):
-    """A fake monotonic clock that advances on sleep()."""
-
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 def no_commands(argv, **kwargs):
@@ -311,37 +266,11 @@ def test_apply_runs_udevadm_settle_and_link_up(fake):
     assert calls[1][:2] == ["/usr/bin/udevadm", "settle"]
 
 
-def usage_of(fake, networks=(), domains=()):
-    """A real VfUsage from fake libvirt objects (test_vf_usage's fakes)."""
-    from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import collect_vf_usage
-    from ansible_collections.virt.sriov.tests.unit.plugins.module_utils.test_vf_usage import FakeConn
-
-    return collect_vf_usage(FakeConn(list(networks), list(domains)), fake.host())
-
-
-def pool(name="passthrough", connections=0, active=True, pf="enp1s0"):
-    from ansible_collections.virt.sriov.tests.unit.plugins.module_utils.test_vf_usage import FakeObj
-
-    xml = ("<network connections='%d'><name>%s</name><forward mode='hostdev' managed='yes'>"
-           "<pf dev='%s'/></forward></network>" % (connections, name, pf))
-    return FakeObj(name, xml, active=active)
-
-
-def guest(name, vf, running=True):
-    from ansible_collections.virt.sriov.tests.unit.plugins.module_utils.test_vf_usage import FakeObj
-
-    pci = vf.replace(".", ":").split(":")
-    xml = ("<domain><name>%s</name><devices><interface type='hostdev' managed='yes'><source>"
-           "<address type='pci' domain='0x%s' bus='0x%s' slot='0x%s' function='0x%s'/></source>"
-           "</interface></devices></domain>" % (name, pci[0], pci[1], pci[2], pci[3]))
-    return FakeObj(name, xml, active=running)
-
-
 def test_find_vf_users_sysfs_and_libvirt(fake):
     fake.add_pf(PF1, "enp1s0", numvfs=4)
     vf1 = fake.vf_address(PF1, 1)
     fake.bind_vfio(vf1)
-    usage = usage_of(fake, domains=[guest("offVM", fake.vf_address(PF1, 2), running=False)])
+    usage = usage_of(fake, domains=[guest("offVM", [fake.vf_address(PF1, 2)], running=False)])
     busy = _numvfs.find_vf_users(fake.host(), PF1, usage)
     assert [b["index"] for b in busy] == [1, 2]
     assert "vfio-pci" in busy[0]["users"][0] and not busy[0]["running_guest"]
@@ -359,7 +288,7 @@ def test_running_guest_is_refused_even_with_force(fake):
     vf = fake.vf_address(PF1, 3)
     fake.bind_vfio(vf)
     writer = FakeWriter(fake)
-    usage = usage_of(fake, domains=[guest("guestVM", vf)])
+    usage = usage_of(fake, domains=[guest("guestVM", [vf])])
     with pytest.raises(SriovError) as info:
         _numvfs.manage_vfs(fake.host(), {"pf": "enp1s0", "num_vfs": 2, "force": True}, writer=writer,
                            usage_loader=lambda h: (usage, None))
@@ -370,22 +299,11 @@ def test_running_guest_is_refused_even_with_force(fake):
 
 def test_pool_with_connections_is_a_running_guest(fake):
     fake.add_pf(PF1, "enp1s0", numvfs=4)
-    usage = usage_of(fake, networks=[pool(connections=1)])
+    usage = usage_of(fake, networks=[hostdev_pool(connections=1)])
     plan = _numvfs.plan_numvfs(fake.host(), pf="enp1s0", num_vfs=6)
     with pytest.raises(SriovError) as info:
         _numvfs.check_removal_allowed(fake.host(), plan, usage, force=True)
     assert "running guests hold" in info.value.msg and "active hostdev network passthrough" in info.value.msg
-
-
-class NetworkControl(object):
-    def __init__(self, fail_start=False, log=None):
-        self.calls = log if log is not None else []
-        self.fail_start = fail_start
-
-    def __call__(self, name, action):
-        self.calls.append((action, name))
-        if action == "start" and self.fail_start:
-            raise SriovError("Cannot start the hostdev network %s: No usable Vf's" % name)
 
 
 class LoggingWriter(FakeWriter):
@@ -400,7 +318,7 @@ class LoggingWriter(FakeWriter):
 
 def test_idle_pool_is_restarted_around_the_change(fake):
     fake.add_pf(PF1, "enp1s0", numvfs=4)
-    usage = usage_of(fake, networks=[pool()])
+    usage = usage_of(fake, networks=[hostdev_pool()])
     log = []
     control = NetworkControl(log=log)
     params = {"pf": "enp1s0", "num_vfs": 6}
@@ -417,7 +335,7 @@ def test_idle_pool_is_restarted_around_the_change(fake):
 
 def test_idle_pool_is_started_again_when_the_write_fails(fake):
     fake.add_pf(PF1, "enp1s0", numvfs=4)
-    usage = usage_of(fake, networks=[pool()])
+    usage = usage_of(fake, networks=[hostdev_pool()])
     control = NetworkControl()
     with pytest.raises(SriovError) as info:
         _numvfs.manage_vfs(fake.host(), {"pf": "enp1s0", "num_vfs": 6},
@@ -429,7 +347,7 @@ def test_idle_pool_is_started_again_when_the_write_fails(fake):
 
 def test_network_that_does_not_start_again_is_reported(fake):
     fake.add_pf(PF1, "enp1s0", numvfs=4)
-    usage = usage_of(fake, networks=[pool()])
+    usage = usage_of(fake, networks=[hostdev_pool()])
     with pytest.raises(SriovError) as info:
         _numvfs.manage_vfs(fake.host(), {"pf": "enp1s0", "num_vfs": 6}, writer=FakeWriter(fake),
                            usage_loader=lambda h: (usage, None), network_control=NetworkControl(fail_start=True))

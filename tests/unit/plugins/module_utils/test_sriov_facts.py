@@ -15,6 +15,7 @@ import pytest
 from ansible_collections.virt.sriov.plugins.module_utils import _libvirt, _sriov_facts, _sysfs
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import VfUsage
+from ansible_collections.virt.sriov.tests.unit.fakelibvirt import FakeConn, FakeLibvirtError, Vanishing
 
 PF_KEYS = {"pci_address", "netdevs", "netdev", "driver", "vendor_id", "device_id", "vendor_name",
            "device_name", "totalvfs", "numvfs", "drivers_autoprobe", "link_state", "mac",
@@ -318,42 +319,11 @@ def test_bounded_reads_go_on_after_files_that_block(tmp_path):
     assert found == ["a", _sysfs.TIMED_OUT, "b", _sysfs.TIMED_OUT, "c"]
 
 
-class _Vanishing(object):
-    """A domain or network undefined between listAllDomains()/listAllNetworks() and the read."""
-
-    def __init__(self, code):
-        self.code = code
-
-    def __getattr__(self, name):
-        def call(*_args):
-            raise _NoSuchObject(self.code)
-        return call
-
-
-class _NoSuchObject(Exception):
-    def __init__(self, code):
-        super(_NoSuchObject, self).__init__("not found")
-        self.code = code
-
-    def get_error_code(self):
-        return self.code
-
-
-class _ScanConn(object):
-    def __init__(self, domains, networks):
-        self.domains, self.networks = domains, networks
-
-    def listAllDomains(self, flags):
-        return self.domains
-
-    def listAllNetworks(self, flags):
-        return self.networks
-
-
 def test_objects_undefined_during_the_scan_are_skipped(lab_like):
     from ansible_collections.virt.sriov.plugins.module_utils import _vf_usage
 
-    conn = _ScanConn([_Vanishing(_vf_usage.VIR_ERR_NO_DOMAIN)], [_Vanishing(_vf_usage.VIR_ERR_NO_NETWORK)])
+    conn = FakeConn(domains=[Vanishing("gone", FakeLibvirtError("not found", _vf_usage.VIR_ERR_NO_DOMAIN))],
+                    networks=[Vanishing("gone", FakeLibvirtError("not found", _vf_usage.VIR_ERR_NO_NETWORK))])
     usage = _vf_usage.collect_vf_usage(conn, lab_like.host())
     assert usage.networks == {} and usage.users_of("0000:01:10.0") == []
 
@@ -361,8 +331,9 @@ def test_objects_undefined_during_the_scan_are_skipped(lab_like):
 def test_other_libvirt_errors_during_the_scan_still_fail(lab_like):
     from ansible_collections.virt.sriov.plugins.module_utils import _vf_usage
 
-    with pytest.raises(_NoSuchObject):
-        _vf_usage.collect_vf_usage(_ScanConn([_Vanishing(1)], []), lab_like.host())
+    error = FakeLibvirtError("internal error", 1)
+    with pytest.raises(FakeLibvirtError):
+        _vf_usage.collect_vf_usage(FakeConn(domains=[Vanishing("broken", error)]), lab_like.host())
 
 
 # ``ip -s -j -d link show dev enp1s0`` on the lab (igb 82576, iproute2 6.1, kernel 6.1) with two

@@ -11,6 +11,13 @@ import pytest
 
 from ansible_collections.virt.sriov.plugins.module_utils import _vf_usage
 from ansible_collections.virt.sriov.tests.unit.fakehost import FakeHost
+from ansible_collections.virt.sriov.tests.unit.fakelibvirt import (
+    FakeConn,
+    FakeDomain,
+    FakeLibvirtError,
+    FakeNetwork,
+    Vanishing,
+)
 
 POOL_XML = """<network connections='1'><name>passthrough</name><uuid>x</uuid>
 <forward mode='hostdev' managed='yes' connections='1'><pf dev='enp1s0'/>
@@ -31,41 +38,6 @@ GUEST_CONFIG = """<domain type='qemu'><name>guestVM</name><devices>
 </devices></domain>"""
 
 
-class FakeObj(object):
-    def __init__(self, name, xml, active=True, persistent=True, inactive_xml=None):
-        self._name, self._xml, self._active = name, xml, active
-        self._persistent, self._inactive = persistent, inactive_xml or xml
-
-    def name(self):
-        return self._name
-
-    def UUIDString(self):
-        return "uuid-" + self._name
-
-    def isActive(self):
-        return self._active
-
-    def isPersistent(self):
-        return self._persistent
-
-    def autostart(self):
-        return True
-
-    def XMLDesc(self, flags):
-        return self._inactive if flags & _vf_usage.VIR_DOMAIN_XML_INACTIVE else self._xml
-
-
-class FakeConn(object):
-    def __init__(self, networks, domains):
-        self.networks, self.domains = networks, domains
-
-    def listAllNetworks(self, flags):
-        return self.networks
-
-    def listAllDomains(self, flags):
-        return self.domains
-
-
 def test_domain_references_all_forms():
     refs = _vf_usage.parse_domain_vf_references(GUEST_LIVE)
     assert refs == [("pci", "0000:01:10.2"), ("pci", "0000:01:10.4")]
@@ -79,8 +51,8 @@ def test_non_hostdev_network_is_ignored():
 def test_collect_usage(tmp_path):
     fake = FakeHost(tmp_path)
     fake.add_pf("0000:01:00.0", "enp1s0", numvfs=4)
-    conn = FakeConn([FakeObj("passthrough", POOL_XML), FakeObj("default", NAT_XML)],
-                    [FakeObj("guestVM", GUEST_LIVE, inactive_xml=GUEST_CONFIG)])
+    conn = FakeConn(networks=[FakeNetwork(POOL_XML), FakeNetwork(NAT_XML)],
+                    domains=[FakeDomain(GUEST_CONFIG, live_xml=GUEST_LIVE)])
     usage = _vf_usage.collect_vf_usage(conn, fake.host())
     net = usage.networks["passthrough"]
     assert net["addresses"] == ["0000:01:10.0", "0000:01:10.2", "0000:01:10.4", "0000:01:10.6"]
@@ -94,58 +66,36 @@ def test_collect_usage(tmp_path):
     assert usage.holders("0000:01:10.6") == ["active hostdev network passthrough"]
 
 
-class LibvirtError(Exception):
-    """Stands in for libvirt.libvirtError: a message and, optionally, an error code."""
-
-    def __init__(self, message, code=None):
-        super(LibvirtError, self).__init__(message)
-        self._code = code
-
-    def get_error_code(self):
-        return self._code
-
-
-class Vanishing(FakeObj):
-    """An object listed by libvirt that raises ``error`` when its XML is read."""
-
-    def __init__(self, name, error):
-        super(Vanishing, self).__init__(name, "<x/>")
-        self._error = error
-
-    def XMLDesc(self, flags):
-        raise self._error
-
-
 def test_objects_that_vanish_mid_scan_are_skipped(fake):
     fake.add_pf("0000:01:00.0", "enp1s0", numvfs=4)
     conn = FakeConn(
-        [Vanishing("gone-net", LibvirtError("Network not found: no network with matching name")),
-         FakeObj("passthrough", POOL_XML)],
-        [Vanishing("migrated", LibvirtError("whatever the text", code=_vf_usage.VIR_ERR_NO_DOMAIN)),
-         FakeObj("guestVM", GUEST_LIVE, inactive_xml=GUEST_CONFIG)])
+        networks=[Vanishing("gone-net", FakeLibvirtError("Network not found: no network with matching name")),
+                  FakeNetwork(POOL_XML)],
+        domains=[Vanishing("migrated", FakeLibvirtError("whatever the text", code=_vf_usage.VIR_ERR_NO_DOMAIN)),
+                 FakeDomain(GUEST_CONFIG, live_xml=GUEST_LIVE)])
     usage = _vf_usage.collect_vf_usage(conn, fake.host())
     assert list(usage.networks) == ["passthrough"]
     assert usage.users_of("0000:01:10.4")[0]["domain"] == "guestVM"
 
 
 @pytest.mark.parametrize("error", [
-    LibvirtError("internal error: client socket is closed", code=1),
+    FakeLibvirtError("internal error: client socket is closed", code=1),
     # the code decides: a message that looks like "not found" with another code is a real error
-    LibvirtError("Domain not found", code=38),
+    FakeLibvirtError("Domain not found", code=38),
     OSError("connection reset"),
 ])
 def test_other_errors_make_the_scan_fail(fake, error):
-    conn = FakeConn([], [FakeObj("guestVM", GUEST_LIVE), Vanishing("broken", error)])
+    conn = FakeConn(domains=[FakeDomain(GUEST_LIVE), Vanishing("broken", error)])
     with pytest.raises(type(error)):
         _vf_usage.collect_vf_usage(conn, fake.host())
 
 
 @pytest.mark.parametrize("error, expected", [
-    (LibvirtError("x", code=42), True),
-    (LibvirtError("x", code=43), True),
-    (LibvirtError("Network not found: x", code=None), True),
-    (LibvirtError("Domain not found: no domain with matching uuid"), True),
-    (LibvirtError("Domain not found", code=1), False),
+    (FakeLibvirtError("x", code=42), True),
+    (FakeLibvirtError("x", code=43), True),
+    (FakeLibvirtError("Network not found: x", code=None), True),
+    (FakeLibvirtError("Domain not found: no domain with matching uuid"), True),
+    (FakeLibvirtError("Domain not found", code=1), False),
     (ValueError("bad"), False),
 ])
 def test_vanished(error, expected):

@@ -13,13 +13,13 @@ import pytest
 
 from ansible_collections.virt.sriov.plugins.module_utils import _libvirt
 from ansible_collections.virt.sriov.plugins.modules import libvirt_guests
-from ansible_collections.virt.sriov.tests.unit.fakeguests import FakeConn, FakeDomain
+from ansible_collections.virt.sriov.tests.unit.fakelibvirt import FakeConn, guest
 
 
 @pytest.fixture
 def conns(monkeypatch):
     """qemu:///system with guestVM running and idle shut off; every URI opened is recorded."""
-    table = {"qemu:///system": FakeConn(FakeDomain("guestVM"), FakeDomain("idle", active=False))}
+    table = {"qemu:///system": FakeConn([guest("guestVM"), guest("idle", running=False)])}
     opened = []
 
     @contextmanager
@@ -38,7 +38,7 @@ def test_listed_is_read_only(conns, run_module):
     result = run_module(libvirt_guests, {})
     assert result["changed"] is False
     assert [g["name"] for g in result["running"]] == ["guestVM"]
-    assert conns["qemu:///system"].domains[0].calls == []
+    assert conns["qemu:///system"].domains[0].actions == []
 
 
 def test_shutdown_check_mode_then_real(conns, run_module):
@@ -50,7 +50,7 @@ def test_shutdown_check_mode_then_real(conns, run_module):
     assert (again["changed"], again["stopped"]) == (False, [])
     back = run_module(libvirt_guests, {"state": "started", "guests": real["stopped"]})
     assert (back["changed"], [g["name"] for g in back["started"]]) == (True, ["guestVM"])
-    assert conns["qemu:///system"].domains[1].calls == []  # idle was not running: not started
+    assert conns["qemu:///system"].domains[1].actions == []  # idle was not running: not started
 
 
 def test_started_needs_guests(conns, run_module):
@@ -59,7 +59,7 @@ def test_started_needs_guests(conns, run_module):
 
 
 def test_timeout_failure_names_the_guest(conns, run_module):
-    conns["qemu:///system"].domains[0].answers_acpi = False
+    conns["qemu:///system"].domains[0].shuts_down = False
     result = run_module(libvirt_guests, {"state": "shutdown", "timeout": 0})
     assert result["failed"] is True
     assert "did not shut down within 0 s: guestVM (qemu:///system)" in result["msg"]

@@ -13,7 +13,7 @@ import json
 import pytest
 
 from ansible_collections.virt.sriov.plugins.modules import sriov_vfs
-from ansible_collections.virt.sriov.tests.unit.plugins.module_utils.test_numvfs import FakeWriter
+from ansible_collections.virt.sriov.tests.unit.fakehost import FakeWriter
 
 PF1 = "0000:01:00.0"
 PF2 = "0000:02:00.0"

@@ -16,7 +16,8 @@ import pytest
 
 from ansible_collections.virt.sriov.plugins.module_utils import _systemd, _udev
 from ansible_collections.virt.sriov.plugins.modules import sriov_vfs
-from ansible_collections.virt.sriov.tests.unit.plugins.module_utils.test_numvfs import FakeWriter
+from ansible_collections.virt.sriov.tests.unit.fakehost import FakeWriter
+from ansible_collections.virt.sriov.tests.unit.fakelibvirt import NetworkControl, hostdev_pool, usage_of
 
 PF1 = "0000:01:00.0"
 PF2 = "0000:02:00.0"
@@ -169,11 +170,8 @@ def test_list_and_single_form_are_exclusive(env):
 
 
 def test_idle_pool_restarted_once_around_all_counts(env, monkeypatch):
-    from ansible_collections.virt.sriov.tests.unit.plugins.module_utils.test_numvfs import (
-        NetworkControl, pool, usage_of)
-
     env.fake.set_numvfs(PF1, 4)
-    env.state["usage"] = (usage_of(env.fake, networks=[pool()]), None)
+    env.state["usage"] = (usage_of(env.fake, networks=[hostdev_pool()]), None)
     control = NetworkControl()
     monkeypatch.setattr(sriov_vfs, "libvirt_network_control", lambda uri: control)
     args = {"pfs": [{"pf": "enp1s0", "num_vfs": 6}]}
