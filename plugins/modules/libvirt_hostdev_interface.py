@@ -62,52 +62,6 @@ options:
     type: list
     elements: dict
     version_added: 1.1.0
-    suboptions:
-      pci_address:
-        description: PCI address of the VF, as O(pci_address).
-        type: raw
-      pf:
-        description: The PF whose VF to attach, as O(pf); with C(vf).
-        type: str
-      vf:
-        description: Index of the VF on C(pf).
-        type: int
-      network:
-        description: Name of a hostdev pool network, as O(network).
-        type: str
-      network_index:
-        description: Which of the domain's interfaces on C(network) this is, as O(network_index).
-        type: int
-        default: 0
-      mac:
-        description: Unicast MAC address, as O(mac).
-        type: str
-      vlan:
-        description: One VLAN tag (0-4095), as O(vlan).
-        type: int
-      virtualport:
-        description: An 802.1Qbh port profile, as O(virtualport).
-        type: dict
-        suboptions:
-          type:
-            description: Virtual port type.
-            type: str
-            choices: [802.1Qbh]
-            default: 802.1Qbh
-          profileid:
-            description: Name of the port profile on the switch.
-            type: str
-            required: true
-      state:
-        description: V(present) or V(absent), as O(state).
-        type: str
-        choices: [present, absent]
-        default: present
-      scope:
-        description: V(auto), V(live) or V(config), as O(scope) (always V(config) with O(restart_if_needed=true)).
-        type: str
-        choices: [auto, live, config]
-        default: auto
   domains:
     description:
       - The interfaces of several domains, in one execution - a list of C({domain, interfaces}),
@@ -116,62 +70,6 @@ options:
     type: list
     elements: dict
     version_added: 1.1.0
-    suboptions:
-      domain:
-        description: Name or UUID of the libvirt domain.
-        type: str
-        required: true
-      interfaces:
-        description: The interfaces of this domain, as O(interfaces).
-        type: list
-        elements: dict
-        required: true
-        suboptions:
-          pci_address:
-            description: PCI address of the VF, as O(pci_address).
-            type: raw
-          pf:
-            description: The PF whose VF to attach, as O(pf); with C(vf).
-            type: str
-          vf:
-            description: Index of the VF on C(pf).
-            type: int
-          network:
-            description: Name of a hostdev pool network, as O(network).
-            type: str
-          network_index:
-            description: Which of the domain's interfaces on C(network) this is, as O(network_index).
-            type: int
-            default: 0
-          mac:
-            description: Unicast MAC address, as O(mac).
-            type: str
-          vlan:
-            description: One VLAN tag (0-4095), as O(vlan).
-            type: int
-          virtualport:
-            description: An 802.1Qbh port profile, as O(virtualport).
-            type: dict
-            suboptions:
-              type:
-                description: Virtual port type.
-                type: str
-                choices: [802.1Qbh]
-                default: 802.1Qbh
-              profileid:
-                description: Name of the port profile on the switch.
-                type: str
-                required: true
-          state:
-            description: V(present) or V(absent), as O(state).
-            type: str
-            choices: [present, absent]
-            default: present
-          scope:
-            description: V(auto), V(live) or V(config), as O(scope) (always V(config) with O(restart_if_needed=true)).
-            type: str
-            choices: [auto, live, config]
-            default: auto
   planned_vfs:
     description:
       - Used in check mode only. The VFs an earlier stage of the same run would create, as a
@@ -276,6 +174,7 @@ extends_documentation_fragment:
   - virt.sriov.attributes
   - virt.sriov.attributes.PLATFORM
   - virt.sriov.libvirt
+  - virt.sriov._hostdev_interface
 attributes:
   check_mode:
     support: full
@@ -499,6 +398,8 @@ VIRTUALPORT_OPTIONS = dict(
     type=dict(type="str", choices=["802.1Qbh"], default="802.1Qbh"),
     profileid=dict(type="str", required=True),
 )
+# One interface: the top-level options of the single form and the items of interfaces and of each
+# domains[].interfaces (documented once, in the doc fragment virt.sriov._hostdev_interface).
 INTERFACE_OPTIONS = dict(
     state=dict(type="str", choices=["present", "absent"], default="present"),
     pci_address=dict(type="raw"),
