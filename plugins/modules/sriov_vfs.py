@@ -386,18 +386,26 @@ from ansible_collections.virt.sriov.plugins.module_utils._numvfs import (
 from ansible_collections.virt.sriov.plugins.module_utils._vf_stage import manage_pfs
 
 
+# One PF: the top-level options of the single form and the items of pfs.
+PF_OPTIONS = dict(
+    pf=dict(type="str"),
+    pci_address=dict(type="str"),
+    num_vfs=dict(type="raw"),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    drivers_autoprobe=dict(type="bool"),
+    link_up=dict(type="bool", default=True),
+)
+
+
 def main():
-    argument_spec = dict(
+    # the single form takes the options of one pfs entry at the top level (without persist and match)
+    argument_spec = dict((key, dict(spec)) for key, spec in PF_OPTIONS.items())
+    argument_spec.update(
         pfs=dict(
             type="list",
             elements="dict",
             options=dict(
-                pf=dict(type="str"),
-                pci_address=dict(type="str"),
-                num_vfs=dict(type="raw"),
-                state=dict(type="str", default="present", choices=["present", "absent"]),
-                drivers_autoprobe=dict(type="bool"),
-                link_up=dict(type="bool", default=True),
+                PF_OPTIONS,
                 persist=dict(type="bool", default=True),
                 match=dict(type="str", default="pci_address", choices=["pci_address", "mac", "driver"]),
             ),
@@ -405,12 +413,6 @@ def main():
             required_one_of=[("pf", "pci_address")],
             required_if=[("state", "present", ("num_vfs",))],
         ),
-        pf=dict(type="str"),
-        pci_address=dict(type="str"),
-        num_vfs=dict(type="raw"),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
-        drivers_autoprobe=dict(type="bool"),
-        link_up=dict(type="bool", default=True),
         force=dict(type="bool", default=False),
         recreate=dict(type="bool", default=False),
         timeout=dict(type="int", default=60),
