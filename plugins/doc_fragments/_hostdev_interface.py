@@ -10,11 +10,24 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
 
-    # The suboptions of one interface in the list forms of libvirt_hostdev_interface, written
-    # once: O(interfaces) and the C(interfaces) of each O(domains) entry take the same
-    # INTERFACE_OPTIONS of the argument spec. The anchor (&interface) is used again below (*interface).
+    # Suboptions of libvirt_hostdev_interface written once, as the argument spec defines them
+    # once (INTERFACE_OPTIONS, VIRTUALPORT_OPTIONS): the items of O(interfaces) and of the
+    # C(interfaces) of each O(domains) entry (anchor &interface), and the port profile of the
+    # single form and of every item (anchor &virtualport). The module's DOCUMENTATION describes
+    # the options themselves.
     DOCUMENTATION = r"""
 options:
+  virtualport:
+    suboptions: &virtualport
+      type:
+        description: Virtual port type.
+        type: str
+        choices: [802.1Qbh]
+        default: 802.1Qbh
+      profileid:
+        description: Name of the port profile on the switch (1-39 printable characters).
+        type: str
+        required: true
   interfaces:
     suboptions: &interface
       pci_address:
@@ -42,16 +55,7 @@ options:
       virtualport:
         description: An 802.1Qbh port profile, as O(virtualport).
         type: dict
-        suboptions:
-          type:
-            description: Virtual port type.
-            type: str
-            choices: [802.1Qbh]
-            default: 802.1Qbh
-          profileid:
-            description: Name of the port profile on the switch.
-            type: str
-            required: true
+        suboptions: *virtualport
       state:
         description: V(present) or V(absent), as O(state).
         type: str

@@ -129,16 +129,6 @@ options:
     description:
       - An 802.1Qbh port profile (Cisco VM-FEX and similar switches).
     type: dict
-    suboptions:
-      type:
-        description: Virtual port type.
-        type: str
-        choices: [802.1Qbh]
-        default: 802.1Qbh
-      profileid:
-        description: Name of the port profile on the switch (1-39 printable characters).
-        type: str
-        required: true
   scope:
     description:
       - V(auto) changes the persistent definition (when the domain has one) and the live domain (when it runs),
