@@ -135,45 +135,41 @@ def test_apply_errno_explained(fake, code, needle):
     assert "enp1s0 (0000:01:00.0)" in info.value.msg
 
 
-def test_apply_stuck_write_of_zero_with_vfio_blames_the_guest(fake):
+def stuck_write(fake, hang, reads, vfio_vf=None):
+    """The error of apply_numvfs 4 -> 2 on PF1 when the write of ``hang`` never returns and
+    sriov_numvfs then reads ``reads``; VF ``vfio_vf`` is bound to vfio-pci (a guest's)."""
     fake.add_pf(PF1, "enp1s0", numvfs=4)
-    fake.bind_vfio(fake.vf_address(PF1, 1))
+    if vfio_vf is not None:
+        fake.bind_vfio(fake.vf_address(PF1, vfio_vf))
     host = fake.host()
     plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=2)
     with pytest.raises(SriovError) as info:
-        _numvfs.apply_numvfs(host, plan, writer=FakeWriter(fake, hang={0}), timeout=5,
-                             reader=lambda path, timeout: _numvfs.TIMED_OUT)
-    msg = info.value.msg
+        _numvfs.apply_numvfs(host, plan, writer=FakeWriter(fake, hang={hang}), timeout=5,
+                             reader=lambda path, timeout: reads)
+    return info.value
+
+
+def test_apply_stuck_write_of_zero_with_vfio_blames_the_guest(fake):
+    error = stuck_write(fake, hang=0, reads=_numvfs.TIMED_OUT, vfio_vf=1)
+    msg = error.msg
     assert "Writing 0 to sriov_numvfs of PF enp1s0 (0000:01:00.0) did not return within 5 s" in msg
     assert "VF(s) 1 are bound to vfio-pci" in msg and "guest" in msg
     assert "did not answer within" in msg  # what the PF holds now: the read back blocks too
-    assert info.value.details["stuck_pid"] == 4242 and info.value.details["stalled_write"] == 0
+    assert error.details["stuck_pid"] == 4242 and error.details["stalled_write"] == 0
 
 
 def test_apply_stuck_write_of_zero_without_vfio_does_not_blame_guests(fake):
-    fake.add_pf(PF1, "enp1s0", numvfs=4)
-    host = fake.host()
-    plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=2)
-    with pytest.raises(SriovError) as info:
-        _numvfs.apply_numvfs(host, plan, writer=FakeWriter(fake, hang={0}), timeout=5,
-                             reader=lambda path, timeout: "4\n")
-    msg = info.value.msg
+    msg = stuck_write(fake, hang=0, reads="4\n").msg
     assert "guest" not in msg and "vfio" in msg and "driver igb" in msg
     assert "sriov_numvfs reads 4 now" in msg
 
 
 def test_apply_stuck_write_of_n_names_the_driver(fake):
-    fake.add_pf(PF1, "enp1s0", numvfs=4)
-    fake.bind_vfio(fake.vf_address(PF1, 1))
-    host = fake.host()
-    plan = _numvfs.plan_numvfs(host, pf="enp1s0", num_vfs=2)
-    with pytest.raises(SriovError) as info:
-        _numvfs.apply_numvfs(host, plan, writer=FakeWriter(fake, hang={2}), timeout=5,
-                             reader=lambda path, timeout: "0\n")
-    msg = info.value.msg
+    error = stuck_write(fake, hang=2, reads="0\n", vfio_vf=1)
+    msg = error.msg
     assert msg.startswith("Writing 2 to sriov_numvfs") and "creating the VFs" in msg
     assert "guest" not in msg and "sriov_numvfs reads 0 now" in msg
-    assert info.value.details["stalled_write"] == 2
+    assert error.details["stalled_write"] == 2
 
 
 def test_writes_and_settle_have_separate_deadlines(fake):
