@@ -21,6 +21,7 @@ it at the end).
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -189,6 +190,22 @@ class Lab:
         if check and p.returncode != 0:
             raise AssertionError(f"ssh {cmd!r} -> rc {p.returncode}\n{p.stdout}\n{p.stderr}")
         return p
+
+    @contextlib.contextmanager
+    def pf_kept(self, cleanup, pf="enp1s0", timeout=300):
+        """Run the shell script ``cleanup`` before and after the block, then give ``pf`` back the
+        VF count and the link state (up or down) it had before."""
+        sysfs = f"/sys/class/net/{pf}/device/sriov_numvfs"
+        state = self.ssh(f"cat {sysfs}; cat /sys/class/net/{pf}/flags", check=True).stdout.split()
+        numvfs, flags = state[0], int(state[1], 16)
+        self.ssh(cleanup, timeout=timeout)
+        try:
+            yield self
+        finally:
+            self.ssh(cleanup, timeout=timeout)
+            if numvfs != "0":
+                self.ssh(f"echo {numvfs} > {sysfs}; udevadm settle", timeout=120)
+            self.ssh(f"ip link set {pf} {'up' if flags & 1 else 'down'}")
 
     def collections_path(self):
         if self._collections is None:

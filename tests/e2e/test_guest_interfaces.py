@@ -212,18 +212,14 @@ def strip_interfaces(xml_text):
 
 @pytest.fixture
 def guest_lab(lab):
-    state = lab.ssh(f"cat {SYSFS}; cat /sys/class/net/{PF}/flags; {VIRSH} domstate guestVM", check=True).stdout.split()
-    numvfs, pf_flags, guest_running = state[0], int(state[1], 16), state[2] == "running"
-    lab.ssh(CLEANUP, timeout=300)  # leftovers of an interrupted run; guestVM is off, so numvfs=0 cannot block
-    before = lab.ssh(SETUP, check=True, timeout=900).stdout  # two nested TCG guests start: slow on a loaded machine
+    guest_running = lab.ssh(f"{VIRSH} domstate guestVM", check=True).stdout.strip() == "running"
     try:
-        yield lab, before
+        # CLEANUP first removes leftovers of an interrupted run; guestVM is off, so numvfs=0 cannot block
+        with lab.pf_kept(CLEANUP, pf=PF):
+            before = lab.ssh(SETUP, check=True, timeout=900).stdout  # two nested TCG guests start: slow
+            yield lab, before
     finally:
-        lab.ssh(CLEANUP, timeout=300)
-        if numvfs != "0":
-            lab.ssh(f"echo {numvfs} > {SYSFS}; udevadm settle", timeout=120)
-        lab.ssh(f"ip link set {PF} {'up' if pf_flags & 1 else 'down'}")
-        if guest_running:
+        if guest_running:  # after CLEANUP, which destroys it
             lab.ssh(f"{VIRSH} start guestVM")
 
 
@@ -341,16 +337,8 @@ AFTER_REBOOT = f"""
 
 @pytest.fixture
 def reboot_lab(lab):
-    state = lab.ssh(f"cat {SYSFS}; cat /sys/class/net/{PF}/flags", check=True).stdout.split()
-    numvfs, pf_flags = state[0], int(state[1], 16)
-    lab.ssh(CLEANUP, timeout=300)
-    try:
+    with lab.pf_kept(CLEANUP, pf=PF):
         yield lab
-    finally:
-        lab.ssh(CLEANUP, timeout=300)
-        if numvfs != "0":
-            lab.ssh(f"echo {numvfs} > {SYSFS}; udevadm settle", timeout=120)
-        lab.ssh(f"ip link set {PF} {'up' if pf_flags & 1 else 'down'}")
 
 
 def test_guest_survives_reboot(reboot_lab):

@@ -147,16 +147,8 @@ def vf_with_mac(report, mac):
 
 @pytest.fixture
 def os_lab(lab):
-    state = lab.ssh(f"cat {SYSFS}; cat /sys/class/net/{PF}/flags", check=True).stdout.split()
-    numvfs, pf_flags = state[0], int(state[1], 16)
-    lab.ssh(CLEANUP, timeout=300)
-    try:
+    with lab.pf_kept(CLEANUP, pf=PF):
         yield lab
-    finally:
-        lab.ssh(CLEANUP, timeout=300)
-        if numvfs != "0":
-            lab.ssh(f"echo {numvfs} > {SYSFS}; udevadm settle", timeout=120)
-        lab.ssh(f"ip link set {PF} {'up' if pf_flags & 1 else 'down'}")
 
 
 @pytest.mark.skipif(os.environ.get("VIRT_SRIOV_LAB_GUEST_OS") != "1",
