@@ -334,10 +334,20 @@ def _listed(obj, flags):
 
 
 class FakeConn(object):
-    def __init__(self, domains=(), networks=()):
+    """A connection; ``list_error``: the exception every listing raises (a connection that
+    breaks mid-scan). A context manager, like ``_libvirt.open_connection``."""
+
+    def __init__(self, domains=(), networks=(), list_error=None):
         self.domains = list(domains)
         self.networks = list(networks)
+        self.list_error = list_error
         self.defined = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
 
     @property
     def network(self):
@@ -345,9 +355,13 @@ class FakeConn(object):
         return self.networks[0]
 
     def listAllDomains(self, flags):
+        if self.list_error is not None:
+            raise self.list_error
         return [d for d in self.domains if _listed(d, flags)]
 
     def listAllNetworks(self, flags):
+        if self.list_error is not None:
+            raise self.list_error
         return [n for n in self.networks if _listed(n, flags)]
 
     def _domain(self, match, what):

@@ -16,7 +16,14 @@ import pytest
 from ansible_collections.virt.sriov.plugins.module_utils import _numvfs
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.tests.unit.fakehost import FakeWriter
-from ansible_collections.virt.sriov.tests.unit.fakelibvirt import Clock, NetworkControl, guest, hostdev_pool, usage_of
+from ansible_collections.virt.sriov.tests.unit.fakelibvirt import (
+    Clock,
+    FakeConn,
+    NetworkControl,
+    guest,
+    hostdev_pool,
+    usage_of,
+)
 
 PF1 = "0000:01:00.0"
 PF2 = "0000:02:00.0"
@@ -419,17 +426,8 @@ def test_gather_usage_without_daemon_names_the_reason(fake, monkeypatch):
 
 
 def test_gather_usage_error_while_listing(fake, monkeypatch):
-    class Conn(object):
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *args):
-            return False
-
-        def listAllNetworks(self, flags):
-            raise RuntimeError("internal error: client socket is closed")
-
-    monkeypatch.setattr(_numvfs, "open_connection", lambda uri, read_only=False: Conn())
+    broken = FakeConn(list_error=RuntimeError("internal error: client socket is closed"))
+    monkeypatch.setattr(_numvfs, "open_connection", lambda uri, read_only=False: broken)
     monkeypatch.setattr(_numvfs, "HAS_LIBVIRT", True)
     usage, reason = _numvfs.gather_usage(fake.host(), "x")
     assert usage is None and "client socket is closed" in reason

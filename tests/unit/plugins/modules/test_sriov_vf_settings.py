@@ -15,6 +15,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.plugins.modules import sriov_vf_settings
+from ansible_collections.virt.sriov.tests.unit.fakelibvirt import guest, usage_of
 
 PF1 = "0000:01:00.0"
 PF2 = "0000:02:00.0"
@@ -23,14 +24,6 @@ RULE2 = "etc/udev/rules.d/83-virt-sriov-vf-settings-0000:02:00.0.rules"
 EINVAL = "RTNETLINK answers: Invalid argument"
 EOPNOTSUPP = "RTNETLINK answers: Operation not supported"
 EPROTONOSUPPORT = "RTNETLINK answers: Protocol not supported"
-
-
-class Usage(object):
-    def __init__(self, holders=None):
-        self._holders = holders or {}
-
-    def holders(self, address):
-        return self._holders.get(str(address), [])
 
 
 @pytest.fixture
@@ -42,7 +35,7 @@ def env(fake, run_module, monkeypatch):
     fake.add_program("usr/bin/udevadm")
     fake.write("etc/udev/rules.d/82-virt-sriov-numvfs-0000:01:00.0.rules", "# count rule\n")
     fake.write("etc/udev/rules.d/82-virt-sriov-numvfs-0000:02:00.0.rules", "# count rule\n")
-    state = {"usage": Usage(), "usage_error": None, "refuse": None, "loads": 0}
+    state = {"usage": usage_of(fake), "usage_error": None, "refuse": None, "loads": 0}
     warnings = []
     monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, msg: warnings.append(msg))
 
@@ -153,7 +146,7 @@ def test_driver_refusal_rolls_back_everything(env, refused, message, errno_name,
 
 def test_mac_or_vlan_on_vf_in_use_refused_naming_user(env):
     vf1 = env.fake.vf_address(PF1, 1)
-    env.state["usage"] = Usage({vf1: ["domain guestVM (running)"]})
+    env.state["usage"] = usage_of(env.fake, domains=[guest("guestVM", [vf1])])
     result = env({"pf": "enp1s0", "vfs": [{"vf": 1, "mac": "52:54:00:00:00:21"}, {"vf": 0, "trust": True}]})
     assert result["failed"] and "guestVM" in result["msg"] and "VF 1 (%s) mac" % vf1 in result["msg"]
     assert result["vfs_in_use"][0]["users"] == ["domain guestVM (running)"]

@@ -14,6 +14,7 @@ import pytest
 
 from ansible_collections.virt.sriov.plugins.modules import sriov_vfs
 from ansible_collections.virt.sriov.tests.unit.fakehost import FakeWriter
+from ansible_collections.virt.sriov.tests.unit.fakelibvirt import guest, usage_of
 
 PF1 = "0000:01:00.0"
 PF2 = "0000:02:00.0"
@@ -88,17 +89,7 @@ def test_in_use_refused_naming_vf_and_guest(env):
     vf = env.fake.vf_address(PF1, 1)
     env.fake.bind_vfio(vf)
 
-    class Usage(object):
-        def holders(self, address, skip_networks=()):
-            return ["domain guestVM (running)"] if str(address) == vf else []
-
-        def held_by_running_guest(self, address):
-            return str(address) == vf
-
-        def idle_networks_of(self, address):
-            return []
-
-    env.state["usage"] = (Usage(), None)
+    env.state["usage"] = (usage_of(env.fake, domains=[guest("guestVM", [vf])]), None)
     result = env({"pf": "enp1s0", "num_vfs": 2})
     assert result["failed"]
     assert "VF 1 (%s)" % vf in result["msg"] and "guestVM" in result["msg"] and "vfio-pci" in result["msg"]
