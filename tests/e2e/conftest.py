@@ -10,6 +10,10 @@ Fixtures
 A :class:`Lab` has ``inventory_path``, ``ssh(cmd)``, ``run_playbook(...)``, ``reboot()``,
 ``fresh()`` and ``stop()``.
 
+  lab_module   function-scoped: pytest-ansible's module dispatcher for the ``lab`` host, so a
+               single-module check is one line: ``lab_module("virt.sriov.sriov_info")`` returns
+               the module's result (no check mode: see tests/lab/README.md).
+
 ``VIRT_SRIOV_LAB_LIBVIRT=11`` runs the ``lab`` fixture on the libvirt 11.3 variant of the image
 (``lab.py --libvirt 11``), as instance ``$VIRT_SRIOV_LAB_NAME-libvirt11`` (default
 ``lab-libvirt11``), so it never restarts the libvirt 9.0 instance; ``lab.libvirt`` says which.
@@ -323,3 +327,48 @@ def lab_factory():
     for lab in started.values():
         if os.environ.get("VIRT_SRIOV_LAB_KEEP") != "1":
             lab.stop()
+
+
+# ------------------------------------------------------------------ pytest-ansible (single modules)
+
+@pytest.fixture(scope="session")
+def _adhoc_collections(tmp_path_factory):
+    """Put this collection on the collection path of pytest-ansible.
+
+    pytest-ansible runs modules inside the pytest process and resolves them through
+    ``ansible.constants.COLLECTIONS_PATHS``, which ansible read from its configuration when the
+    plugin was loaded, before this file. A directory holding ``ansible_collections/virt/sriov``
+    (a link to this checkout) goes first in that list, in place, so it is also the list the
+    plugin's module dispatcher passes to ansible's collection loader.
+    """
+    import ansible.constants
+
+    root = tmp_path_factory.mktemp("collections")
+    namespace = root / "ansible_collections" / "virt"
+    namespace.mkdir(parents=True)
+    (namespace / "sriov").symlink_to(REPO)
+    paths = ansible.constants.COLLECTIONS_PATHS
+    if not isinstance(paths, list):
+        pytest.fail(f"ansible.constants.COLLECTIONS_PATHS is a {type(paths).__name__}, not a list: "
+                    "pytest-ansible cannot be pointed at this collection; set ANSIBLE_COLLECTIONS_PATH "
+                    "to a directory holding ansible_collections/virt/sriov before pytest starts")
+    paths.insert(0, str(root))
+    yield str(root)
+    paths.remove(str(root))
+
+
+@pytest.fixture
+def lab_module(lab, ansible_adhoc, _adhoc_collections):
+    """``lab_module(module, **args)``: the result of one module run on the lab host.
+
+    The run goes through pytest-ansible (``ansible_adhoc``) with the lab's own inventory; a host
+    that does not answer raises pytest-ansible's AnsibleConnectionFailure. pytest-ansible 26.x
+    accepts ``check=True`` but does not pass it to the play it builds, so modules run for real:
+    use it for read-only modules and for changes a test sets up itself.
+    """
+    def run(module, **args):
+        hosts = ansible_adhoc(inventory=lab.inventory_path, host_pattern=lab.name)
+        contacted = getattr(hosts[lab.name], module)(**args)
+        return contacted[lab.name]
+
+    return run
