@@ -24,6 +24,8 @@ except ImportError:  # pragma: no cover - ansible-core depends on Jinja2
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.virt.sriov.plugins.module_utils._values import format_cpulist, parse_cpulist
+
 # Remediation texts, worded as the modules word them (plugins/module_utils/_libvirt.py and
 # _libvirt_network.py for a PF that is down, docs/docsite/rst/fleet.rst for pool and direct use of one VF).
 PF_DOWN_REMEDIATION = (
@@ -36,11 +38,31 @@ POOL_AND_DIRECT_REMEDIATION = (
     "Do not give one PF's VFs both to a pool network and directly to a guest: libvirt hands pool "
     "VFs to whichever guest starts next. Assign by address from another PF, or use the pool.")
 NOT_PERSISTENT_REMEDIATION = (
-    "Persist the VF count with virt.sriov.sriov_udev_rule (or the role sriov_vfs with "
-    "persist=true), and remove the other owners of the same setting.")
+    "Persist the VF count with virt.sriov.sriov_vfs (persist=true, the default of the role "
+    "sriov_vfs) or virt.sriov.sriov_udev_rule: without a rule the VFs are gone after a reboot or "
+    "a driver reload.")
+OTHER_OWNERS_REMEDIATION = (
+    "Keep one owner of the VF count: remove the other settings named here (or stop persisting the "
+    "count with this collection), otherwise they fight at boot and NetworkManager resets the count "
+    "when its connection goes down.")
+RULE_COUNT_REMEDIATION = (
+    "Run virt.sriov.sriov_vfs with the count you want (persist=true): it sets the count and the "
+    "rule together.")
 MISSING_VF_REMEDIATION = (
     "Create the VFs again (virt.sriov.sriov_vfs) or remove the interface from the guest "
     "(virt.sriov.libvirt_hostdev_interface with state=absent).")
+MISSING_POOL_VF_REMEDIATION = (
+    "Create the VFs again (virt.sriov.sriov_vfs), or define the network again on a PF that exists "
+    "(virt.sriov.libvirt_vf_pool_network; restart it so that its pool lists the VFs that exist now) "
+    "or remove it (state=absent).")
+NUMA_REMEDIATION = (
+    "Pin the guest's vCPUs to the PF's local CPUs and its memory to the PF's node (<cputune> "
+    "vcpupin, <numatune>), or give it a VF of a PF on the node it is pinned to: otherwise every "
+    "packet crosses the link between the sockets.")
+DROPS_REMEDIATION = (
+    "Packets are being dropped on this VF: check the receiving side (the guest's driver and ring "
+    "sizes, its CPU load, vCPUs pinned next to the PF), the VF's max_tx_rate and the PF's link, "
+    "and compare with the guest's own counters.")
 LIBVIRT_REMEDIATION = (
     "Install libvirt-python (python3-libvirt) on the host and make sure libvirtd answers, then "
     "run the report again.")
@@ -133,8 +155,9 @@ def _describe_users(users):
     return ", ".join(parts)
 
 
-def _pf_view(host, pf, problems):
+def _pf_view(host, pf, problems, previous=None, counters=None):
     label = _text(pf.get("netdev")) or _text(pf.get("pci_address"), "?")
+    numa = _numa(pf)
     link = pf.get("link_state")
     vfs = []
     counts = dict((key, 0) for key, _label in STATES)
@@ -166,6 +189,9 @@ def _pf_view(host, pf, problems):
             "networks": vf_networks,
         })
         subject = "VF %s of %s (%s)" % (vf.get("index"), label, address)
+        _drops(host, vf, address, subject, problems, previous, counters)
+        if numa is not None:
+            _cross_numa(host, users, numa, subject, problems)
         if len(domains) > 1:
             problems.append(_problem("error", host, subject, "VF shared by two definitions",
                                      "Used by %s." % _describe_users(users), SHARED_REMEDIATION))
@@ -185,15 +211,27 @@ def _pf_view(host, pf, problems):
                 PF_DOWN_REMEDIATION))
     persistence = _persistence(pf)
     numvfs = _int(pf.get("numvfs"))
-    if persistence["known"] and numvfs and not persistence["rule"]:
+    pf_subject = "PF %s (%s)" % (label, _text(pf.get("pci_address")))
+    rule = persistence["rule"]
+    if persistence["known"] and numvfs and not rule and not persistence["other_owners"]:
         problems.append(_problem(
-            "warning", host, "PF %s (%s)" % (label, _text(pf.get("pci_address"))), "VF count not persistent",
+            "warning", host, pf_subject, "VF count not persistent",
             "%d VFs exist now but no udev rule recreates them at boot." % numvfs,
             NOT_PERSISTENT_REMEDIATION))
     if persistence["other_owners"]:
         problems.append(_problem(
-            "warning", host, "PF %s (%s)" % (label, _text(pf.get("pci_address"))), "VF count has other owners",
-            "; ".join(persistence["other_owners"]) + ".", NOT_PERSISTENT_REMEDIATION))
+            "warning", host, pf_subject, "VF count owned by others too",
+            "%sowned by %s too." % (
+                "Its udev rule sets %s VFs, and the count is " % rule["num_vfs"] if rule
+                else "No udev rule of this collection; the count is ",
+                "; ".join(persistence["other_owners"])),
+            OTHER_OWNERS_REMEDIATION))
+    if rule and numvfs is not None and _int(rule["num_vfs"]) is not None and _int(rule["num_vfs"]) != numvfs:
+        problems.append(_problem(
+            "warning", host, pf_subject, "persisted VF count differs",
+            "The udev rule %s sets %s VFs at boot; %d exist now: the count changes at the next "
+            "reboot or driver reload." % (rule["path"], rule["num_vfs"], numvfs),
+            RULE_COUNT_REMEDIATION))
     used = counts["pool"] + counts["hostdev"]
     return {
         "name": label,
@@ -206,6 +244,7 @@ def _pf_view(host, pf, problems):
         "totalvfs": _int(pf.get("totalvfs")),
         "autoprobe": pf.get("drivers_autoprobe"),
         "persistence": persistence,
+        "numa_node": numa["node"] if numa else None,
         "networks": sorted(networks),
         "vfs": vfs,
         "used_vfs": [vf for vf in vfs if vf["guests"]],
@@ -216,14 +255,88 @@ def _pf_view(host, pf, problems):
 
 
 def _persistence(pf):
-    """Persistence facts when the PF dict carries them (udev_rule, other_owners), else unknown."""
+    """Persistence facts when the PF dict carries them (udev_rule, other_owners), else unknown.
+
+    ``rule``: {path, num_vfs, ...} of sriov_info's ``udev_rule``, or None (no rule)."""
     known = "udev_rule" in pf
+    raw = pf.get("udev_rule")
+    rule = None
+    if isinstance(raw, dict):
+        rule = {"path": _text(raw.get("path")), "num_vfs": raw.get("num_vfs"),
+                "match": _text(raw.get("match"), "pci_address"), "link_up": bool(raw.get("link_up"))}
+    elif raw:
+        rule = {"path": _text(raw), "num_vfs": None, "match": "", "link_up": False}
     owners = pf.get("other_owners") or []
+    numvfs = _int(pf.get("numvfs"))
     return {
         "known": known,
-        "rule": _text(pf.get("udev_rule")) if known else "",
+        "rule": rule,
+        "differs": bool(rule and _int(rule["num_vfs"]) is not None and numvfs is not None
+                        and _int(rule["num_vfs"]) != numvfs),
         "other_owners": [_text(o) for o in owners],
     }
+
+
+def _numa(pf):
+    """{node, cpus (set), cpulist} of a PF on a known NUMA node, else None."""
+    node = _int(pf.get("numa_node"))
+    if node is None or node < 0:
+        return None
+    cpus = parse_cpulist(_text(pf.get("local_cpulist")))
+    return {"node": node, "cpus": cpus, "cpulist": _text(pf.get("local_cpulist"))}
+
+
+def _cross_numa(host, users, numa, subject, problems):
+    """A problem per guest whose pinned vCPUs or bound memory are off the PF's NUMA node.
+
+    The live definition of a running guest is what counts; a guest pinned nowhere is not flagged
+    (the report cannot tell where it runs)."""
+    chosen = {}
+    for user in users:
+        name = _text(user.get("domain"))
+        if name not in chosen or _text(user.get("config")) == "live":
+            chosen[name] = user
+    for name in sorted(chosen):
+        user = chosen[name]
+        found = []
+        cpus = parse_cpulist(_text(user.get("cpus")))
+        if cpus and numa["cpus"] and not cpus <= numa["cpus"]:
+            found.append("its vCPUs are pinned to CPUs %s (%s off the PF's local CPUs %s)" % (
+                _text(user.get("cpus")), format_cpulist(cpus - numa["cpus"]), numa["cpulist"]))
+        nodes = parse_cpulist(_text(user.get("memory_nodes")))
+        if nodes and numa["node"] not in nodes:
+            found.append("its memory is bound to NUMA node %s" % _text(user.get("memory_nodes")))
+        if found:
+            problems.append(_problem(
+                "warning", host, subject, "cross-NUMA assignment",
+                "Guest %s uses this VF of a PF on NUMA node %d, but %s." % (name, numa["node"], " and ".join(found)),
+                NUMA_REMEDIATION))
+
+
+DROP_COUNTERS = ("rx_dropped", "tx_dropped")
+
+
+def _drops(host, vf, address, subject, problems, previous, counters):
+    """Record the VF's drop counters in ``counters`` and flag those that rose since ``previous``
+    ({host: {VF address: {rx_dropped, tx_dropped}}} of an earlier report). A counter that went
+    down was reset (VFs recreated, host rebooted) and is not compared."""
+    stats = vf.get("stats")
+    if not isinstance(stats, dict):
+        return
+    now = dict((key, _int(stats.get(key))) for key in DROP_COUNTERS)
+    if counters is not None:
+        counters[address] = now
+    before = ((previous or {}).get(host) or {}).get(address)
+    if not isinstance(before, dict):
+        return
+    rises = []
+    for key in DROP_COUNTERS:
+        old, new = _int(before.get(key)), now[key]
+        if old is not None and new is not None and new > old:
+            rises.append("%s %d -> %d (+%d)" % (key, old, new, new - old))
+    if rises:
+        problems.append(_problem("warning", host, subject, "drop counters rising",
+                                 "Since the previous report: %s." % ", ".join(rises), DROPS_REMEDIATION))
 
 
 def _problem(severity, host, subject, kind, text, remediation):
@@ -231,7 +344,29 @@ def _problem(severity, host, subject, kind, text, remediation):
             "text": text, "remediation": remediation or ""}
 
 
-def _host_view(entry, problems, failed):
+def _missing_problem(name, missing):
+    """The problem of one missing_vf_users entry of sriov_info (older results: {domain, ...})."""
+    kind = _text(missing.get("kind"), "domain")
+    who = _text(missing.get("name") or missing.get("domain"))
+    config = _text(missing.get("config"), "persistent")
+    address = missing.get("pci_address")
+    pf = _text(missing.get("pf"))
+    if kind == "network":
+        if address is None:
+            text = "Its %s definition takes its VFs from PF %s, which is not a network interface of this host." % (
+                config, pf)
+        else:
+            text = "Its %s definition lists %s, which is not a VF of this host%s." % (
+                config, address, " (a VF slot of PF %s that is not created)" % pf if pf else "")
+        return _problem("error", name, "network %s" % who, "pool network on a VF that no longer exists",
+                        text, MISSING_POOL_VF_REMEDIATION)
+    text = "Its %s definition uses %s, which is not a VF of this host%s." % (
+        config, _text(address), " (VF slot of PF %s, which has fewer VFs now)" % pf if pf else "")
+    return _problem("error", name, "domain %s" % who, "guest on a VF that no longer exists", text,
+                    MISSING_VF_REMEDIATION)
+
+
+def _host_view(entry, problems, failed, previous=None, counters=None):
     name = _text(entry.get("name"), "?")
     iommu = entry.get("iommu") or {}
     sriov = entry.get("sriov") or {}
@@ -259,14 +394,13 @@ def _host_view(entry, problems, failed):
                 LIBVIRT_REMEDIATION))
         for missing in sriov.get("missing_vf_users") or []:
             if isinstance(missing, dict):
-                host_problems.append(_problem(
-                    "error", name, "domain %s" % _text(missing.get("domain")), "guest on a VF that no longer exists",
-                    "Its %s definition uses %s, which is not a VF of this host." % (
-                        _text(missing.get("config"), "persistent"), _text(missing.get("pci_address"))),
-                    MISSING_VF_REMEDIATION))
+                host_problems.append(_missing_problem(name, missing))
+        host_counters = {} if counters is not None else None
         for pf in sriov.get("pfs") or []:
             if isinstance(pf, dict):
-                pfs.append(_pf_view(name, pf, host_problems))
+                pfs.append(_pf_view(name, pf, host_problems, previous=previous, counters=host_counters))
+        if host_counters:
+            counters[name] = host_counters
     problems.extend(host_problems)
     return {
         "name": name,
@@ -284,17 +418,32 @@ def _host_view(entry, problems, failed):
     }
 
 
-def sriov_report_view(hosts, generated=""):
+def _previous_counters(previous):
+    """The {host: {VF address: counters}} of an earlier report's ``counters``, or None."""
+    if previous is None or previous == "" or previous == {}:
+        return None, ""
+    if not isinstance(previous, dict) or not isinstance(previous.get("vfs"), dict):
+        raise AnsibleFilterError(
+            "sriov_report_view: previous must be the 'counters' of an earlier report ({generated, vfs: "
+            "{host: {VF address: {rx_dropped, tx_dropped}}}}, the JSON file the report playbook writes "
+            "next to the page), got %s" % (type(previous).__name__ if not isinstance(previous, dict)
+                                           else "a dict without 'vfs'"))
+    return previous["vfs"], _text(previous.get("generated"))
+
+
+def sriov_report_view(hosts, generated="", previous=None):
     """The view model of the fleet report (see DOCUMENTATION)."""
     if not isinstance(hosts, (list, tuple)):
         raise AnsibleFilterError("sriov_report_view expects a list of {name, iommu, sriov}, got %s"
                                  % type(hosts).__name__)
+    previous_vfs, previous_generated = _previous_counters(previous)
     problems, failed, views = [], [], []
+    counters = {}
     for entry in hosts:
         if not isinstance(entry, dict):
             raise AnsibleFilterError("sriov_report_view: each host must be a dict {name, iommu, sriov}, got %s"
                                      % type(entry).__name__)
-        views.append(_host_view(entry, problems, failed))
+        views.append(_host_view(entry, problems, failed, previous=previous_vfs, counters=counters))
     anchors = {}
     for number, host in enumerate(views, 1):
         host["anchor"] = "h-%d" % number
@@ -337,6 +486,8 @@ def sriov_report_view(hosts, generated=""):
     }
     return {
         "generated": _text(generated),
+        "previous": previous_generated if previous_vfs is not None else None,
+        "counters": {"generated": _text(generated), "vfs": counters},
         "summary": summary,
         "pools": pool_list,
         "failed": failed,
@@ -369,7 +520,8 @@ section.host{border-top:2px solid #ddd;margin-top:1em}.muted{color:#777}code{fon
 </head>
 <body>
 <h1>SR-IOV fleet report</h1>
-<p class="muted">Generated {{ generated or "(time not given)" }} from sriov_info and iommu_info on each host.</p>
+<p class="muted">Generated {{ generated or "(time not given)" }} from sriov_info and iommu_info on each host.
+{%- if previous is not none %} Drop counters compared with the report of {{ previous or "(time not given)" }}.{% endif %}</p>
 {% set s = summary %}
 <h2 id="summary">Fleet summary</h2>
 <table id="summary-table">
@@ -424,11 +576,13 @@ section.host{border-top:2px solid #ddd;margin-top:1em}.muted{color:#777}code{fon
 {% for w in h.warnings %}<p class="warning">{{ w }}</p>{% endfor %}
 {% if h.pfs %}
 <table>
-<tr><th>PF</th><th>PCI</th><th>driver</th><th>link</th><th>VFs / max</th><th>persistence</th><th>pool networks</th><th>VFs by state</th></tr>
+<tr><th>PF</th><th>PCI</th><th>driver</th><th>link</th><th>NUMA</th><th>VFs / max</th><th>persistence</th><th>pool networks</th><th>VFs by state</th></tr>
 {% for pf in h.pfs %}<tr><td>{{ pf.name }}</td><td><code>{{ pf.pci_address }}</code></td>
 <td>{{ pf.driver }}{% if not pf.tested_driver %} <span class="warning">(not tested)</span>{% endif %}</td>
-<td{% if pf.link != "up" %} class="warning"{% endif %}>{{ pf.link }}</td><td class="n">{{ pf.numvfs }} / {{ pf.totalvfs }}</td>
-<td>{% if pf.persistence.known %}{% if pf.persistence.rule %}udev rule {{ pf.persistence.rule }}
+<td{% if pf.link != "up" %} class="warning"{% endif %}>{{ pf.link }}</td><td class="n">{{ pf.numa_node if pf.numa_node is not none else "" }}</td>
+<td class="n">{{ pf.numvfs }} / {{ pf.totalvfs }}</td>
+<td class="persistence">{% if pf.persistence.known %}{% set r = pf.persistence.rule %}{% if r %}<span title="{{ r.path }}"{% if pf.persistence.differs %} class="warning"{% endif %}>udev rule
+{%- if r.num_vfs is not none %}: {{ r.num_vfs }} VFs{% else %} {{ r.path }}{% endif %}{% if r.link_up %}, link up{% endif %}</span>
 {%- else %}<span class="warning">no udev rule</span>{% endif %}{% else %}<span class="muted">not reported</span>{% endif %}
 {% for o in pf.persistence.other_owners %}<br><span class="warning">other owner: {{ o }}</span>{% endfor %}</td>
 <td>{{ pf.networks | join(", ") }}</td>

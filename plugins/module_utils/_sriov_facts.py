@@ -8,7 +8,10 @@
 ``describe_pf()`` combines sysfs (``_sysfs``), the VF admin settings the PF reports
 (``_iplink``, one ``ip`` call per PF) and, when a ``VfUsage`` is given, who uses each VF
 (``_vf_usage``, built once from one libvirt connection). ``gather_sriov_info()`` is the whole
-of the ``sriov_info`` module. Cost: linear in the number of VFs; no command per VF.
+of the ``sriov_info`` module: it adds per PF the persistence of its VF count (the collection's
+rule of ``_udev`` and the other owners of ``_vf_count_owners``, the detection ``sriov_vfs``
+uses), per VF user the guest's CPU and memory pinning, and per host the definitions that name
+VFs that no longer exist. Cost: linear in the number of VFs; no command per VF.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -38,7 +41,7 @@ VF_KEYS = ("index", "pci_address", "nodedev_name", "driver", "netdev", "iommu_gr
            "max_tx_rate", "min_tx_rate", "used_by", "networks")
 
 
-def _vf_dict(sysfs_vf, settings, usage, stats=False):
+def _vf_dict(sysfs_vf, settings, usage, stats=False, placement=False):
     vf = dict(sysfs_vf)
     vf.update(settings)
     if usage is None:
@@ -46,6 +49,8 @@ def _vf_dict(sysfs_vf, settings, usage, stats=False):
         vf["networks"] = None
     else:
         vf["used_by"] = usage.users_of(vf["pci_address"])
+        if placement:
+            vf["used_by"] = [dict(user, **usage.placement_of(user)) for user in vf["used_by"]]
         vf["networks"] = usage.networks_of(vf["pci_address"])
     result = dict((key, vf.get(key)) for key in VF_KEYS)
     if stats:
@@ -54,7 +59,7 @@ def _vf_dict(sysfs_vf, settings, usage, stats=False):
 
 
 def describe_pf(host, address, usage=None, names=None, vf_settings=True, warnings=None, numvfs=None,
-                stats=False):
+                stats=False, rules=None, placement=False):
     """The PF dict of docs/docsite/rst/architecture.rst with ``vfs`` filled.
 
     ``usage``: a VfUsage (from collect_vf_usage) or None, which leaves ``used_by`` and
@@ -64,6 +69,9 @@ def describe_pf(host, address, usage=None, names=None, vf_settings=True, warning
     a sentence saying why is appended to it. ``numvfs``: {address: value} from
     read_numvfs_bounded; without it sriov_numvfs is read with the same bound here. ``stats``:
     the same ``ip`` call with ``-s``; each VF gets ``stats`` (null where the PF reports none).
+    ``rules``: the collection's rule files (``_udev.read_collection_rules``, read once per host);
+    with it the PF gets ``udev_rule`` and ``other_owners`` (see ``pf_persistence``).
+    ``placement``: each ``used_by`` entry gets the guest's ``cpus`` and ``memory_nodes``.
     """
     if names is None:
         names = PciNames(host)
@@ -97,18 +105,40 @@ def describe_pf(host, address, usage=None, names=None, vf_settings=True, warning
                 if warnings is not None:
                     warnings.append(exc.msg)
     pf["vfs"] = [
-        _vf_dict(vf, settings_by_index.get(vf["index"]) or empty_settings(), usage, stats=stats)
+        _vf_dict(vf, settings_by_index.get(vf["index"]) or empty_settings(), usage, stats=stats,
+                 placement=placement)
         for vf in sysfs_vfs
     ]
+    if rules is not None:
+        pf.update(pf_persistence(host, pf, rules))
     return pf
 
 
-def describe_all(host, addresses, usage=None, vf_settings=True, warnings=None, stats=False):
+def pf_persistence(host, pf, rules):
+    """{udev_rule, other_owners} of a PF: the collection's rule that recreates its VFs at boot
+    ({path, match, num_vfs, link_up, drivers_autoprobe} or None) and everything else that also
+    sets its VF count (the sentences sriov_vfs and sriov_udev_rule warn with)."""
+    # imported here: _udev imports _numvfs, which imports this module
+    from ansible_collections.virt.sriov.plugins.module_utils._udev import default_rule_path, rule_of_pf
+    from ansible_collections.virt.sriov.plugins.module_utils._vf_count_owners import find_other_owners
+
+    rule = rule_of_pf(rules, pf)
+    own_path = rule["path"] if rule else default_rule_path(pf["pci_address"])
+    return {
+        "udev_rule": None if rule is None else dict(
+            (key, rule[key]) for key in ("path", "match", "num_vfs", "link_up", "drivers_autoprobe")),
+        "other_owners": find_other_owners(host, pf, own_path),
+    }
+
+
+def describe_all(host, addresses, usage=None, vf_settings=True, warnings=None, stats=False,
+                 rules=None, placement=False):
     """describe_pf() for each address, sharing one PCI name database reader."""
     names = PciNames(host)
     numvfs = read_numvfs_bounded(host, addresses)
     return [describe_pf(host, address, usage=usage, names=names, vf_settings=vf_settings,
-                        warnings=warnings, numvfs=numvfs, stats=stats)
+                        warnings=warnings, numvfs=numvfs, stats=stats, rules=rules,
+                        placement=placement)
             for address in addresses]
 
 
@@ -159,12 +189,21 @@ def select_pfs(host, pf=None, pci_address=None):
 
 
 def gather_sriov_info(host, pf=None, pci_address=None, uri=DEFAULT_URI, libvirt="auto", stats=False):
-    """Everything ``sriov_info`` returns: {pfs, pfs_by_name, libvirt_connected, tested_drivers,
-    warnings}. Fails (SriovError) only on bad selection input or with ``libvirt=yes``."""
+    """Everything ``sriov_info`` returns: {pfs, pfs_by_name, libvirt_connected, missing_vf_users,
+    tested_drivers, warnings}. Fails (SriovError) only on bad selection input or with
+    ``libvirt=yes``."""
+    from ansible_collections.virt.sriov.plugins.module_utils._udev import read_collection_rules
+
     warnings = []
     addresses = select_pfs(host, pf=pf, pci_address=pci_address)
     usage = load_vf_usage(host, uri, mode=libvirt, warnings=warnings)
-    pfs = describe_all(host, addresses, usage=usage, warnings=warnings, stats=stats)
+    pfs = describe_all(host, addresses, usage=usage, warnings=warnings, stats=stats,
+                       rules=read_collection_rules(host), placement=True)
+    missing = None
+    if usage is not None:
+        from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import missing_vf_users
+
+        missing = missing_vf_users(usage, host, list_sriov_pfs(host))
     by_name = {}
     for item in pfs:
         for netdev in item["netdevs"]:
@@ -173,6 +212,7 @@ def gather_sriov_info(host, pf=None, pci_address=None, uri=DEFAULT_URI, libvirt=
         "pfs": pfs,
         "pfs_by_name": by_name,
         "libvirt_connected": usage is not None,
+        "missing_vf_users": missing,
         "tested_drivers": list(TESTED_DRIVERS),
         "warnings": warnings,
     }

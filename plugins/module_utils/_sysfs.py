@@ -110,6 +110,24 @@ def vf_addresses(host, pf_address):
     return dict(sorted(found.items()))
 
 
+def predict_vf_addresses(host, address, count):
+    """The addresses ``count`` VFs of the PF will have, from its SR-IOV capability's First VF
+    Offset and VF Stride (``sriov_offset``, ``sriov_stride``), or None when sysfs lacks them.
+
+    The kernel computes a VF's routing ID the same way (pci_iov_virtfn_bus/devfn); the real
+    addresses come from the ``virtfnN`` links once the VFs exist."""
+    offset = host.read_int(PCI_DEVICES, str(address), "sriov_offset")
+    stride = host.read_int(PCI_DEVICES, str(address), "sriov_stride")
+    if offset is None or stride is None:
+        return None
+    routing = (address.bus << 8) | (address.slot << 3) | address.function
+    found = []
+    for index in range(count):
+        rid = routing + offset + index * stride
+        found.append(str(PciAddress(address.domain, (rid >> 8) & 0xFF, (rid >> 3) & 0x1F, rid & 7)))
+    return found
+
+
 def read_vfs(host, pf_address):
     """One dict per VF of the PF, ordered by index (sysfs facts only).
 
@@ -407,6 +425,7 @@ __all__ = [
     "describe_pfs",
     "is_sriov_pf",
     "list_sriov_pfs",
+    "predict_vf_addresses",
     "read_device",
     "read_pf",
     "read_vfs",

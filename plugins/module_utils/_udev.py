@@ -271,6 +271,61 @@ def link_up_line(text):
     return rule_lines[1] if len(rule_lines) == 2 else None
 
 
+def read_collection_rules(host):
+    """The VF count rules this collection wrote (files with its marker line in ALLOWED_DIRS, the
+    first directory winning per file name, as udev reads them), for reporting:
+    [{path, match, selector, num_vfs, link_up, drivers_autoprobe}]. A marked file whose text is
+    not a valid rule of ours is left out (it is then one of the other owners, if it sets the count).
+    """
+    found = []
+    seen = set()
+    for directory in ALLOWED_DIRS:
+        for name in sorted(host.listdir(directory)):
+            if not name.endswith(".rules") or name in seen:
+                continue
+            seen.add(name)
+            path = "%s/%s" % (directory, name)
+            try:
+                text = host.read_text(path)
+            except (SriovError, UnicodeDecodeError):
+                continue
+            if text is None or MARKER not in text.splitlines():
+                continue
+            try:
+                items = validate_rule_text(text)
+            except SriovError:
+                continue
+            values = dict(((key, op), value) for key, op, value in items)
+            selector = [(key, value) for key, _op, value in items if key in _SELECTORS][0]
+            autoprobe = values.get(("ATTR{device/sriov_drivers_autoprobe}", "="))
+            found.append({
+                "path": path,
+                "match": {"KERNELS": "pci_address", "ATTR{address}": "mac",
+                          "ENV{ID_NET_DRIVER}": "driver"}[selector[0]],
+                "selector": selector[1],
+                "num_vfs": int(values[("ATTR{device/sriov_numvfs}", "=")]),
+                "link_up": link_up_line(text) is not None,
+                "drivers_autoprobe": None if autoprobe is None else autoprobe == "1",
+            })
+    return found
+
+
+def rule_of_pf(rules, facts):
+    """The entry of read_collection_rules() that sets this PF's count, or None: the default file
+    first, then a rule by PCI address, by MAC, by driver."""
+    wanted = {
+        "pci_address": str(facts.get("pci_address")),
+        "mac": (facts.get("mac") or "").lower() or None,
+        "driver": facts.get("driver"),
+    }
+    default = default_rule_path(facts["pci_address"])
+    matching = [rule for rule in rules if wanted[rule["match"]] is not None
+                and rule["selector"] == wanted[rule["match"]]]
+    order = dict((match, number) for number, match in enumerate(MATCHES))
+    matching.sort(key=lambda rule: (rule["path"] != default, order[rule["match"]]))
+    return matching[0] if matching else None
+
+
 def udevadm_version(host):
     udevadm = find_binary(host, ["udevadm"])
     if udevadm is None:
@@ -509,6 +564,8 @@ __all__ = [
     "manage_rule",
     "plan_rule",
     "reload_rules",
+    "read_collection_rules",
+    "rule_of_pf",
     "rule_result",
     "parse_rule_line",
     "render_rule",

@@ -32,3 +32,43 @@ def pf_label(pf):
     if pf.get("netdev"):
         return "%s (%s)" % (pf["netdev"], pf["pci_address"])
     return str(pf["pci_address"])
+
+
+# A CPU or NUMA node list as the kernel (local_cpulist) and libvirt (cpuset, nodeset) write it:
+# "0-3,8", libvirt also "^2" to exclude. At most this many entries are expanded.
+_LIST_LIMIT = 65536
+
+
+def parse_cpulist(text):
+    """The set of numbers of a list such as '0-3,8,^2'; None when the text is empty or malformed."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    wanted, excluded = set(), set()
+    for item in text.replace(" ", "").split(","):
+        target = wanted
+        if item.startswith("^"):
+            target, item = excluded, item[1:]
+        first, sep, last = item.partition("-")
+        if not first.isdigit() or (sep and not last.isdigit()):
+            return None
+        low, high = int(first), int(last) if sep else int(first)
+        if high < low or high - low > _LIST_LIMIT:
+            return None
+        target.update(range(low, high + 1))
+    return wanted - excluded
+
+
+def format_cpulist(numbers):
+    """'0-3,8' for {0, 1, 2, 3, 8}; '' for none."""
+    parts = []
+    start = previous = None
+    for number in sorted(numbers):
+        if previous is not None and number == previous + 1:
+            previous = number
+            continue
+        if start is not None:
+            parts.append(str(start) if start == previous else "%d-%d" % (start, previous))
+        start = previous = number
+    if start is not None:
+        parts.append(str(start) if start == previous else "%d-%d" % (start, previous))
+    return ",".join(parts)

@@ -29,8 +29,7 @@ from ansible_collections.virt.sriov.plugins.module_utils._numvfs import (
     plan_numvfs,
     restart_around,
 )
-from ansible_collections.virt.sriov.plugins.module_utils._pci import PciAddress
-from ansible_collections.virt.sriov.plugins.module_utils._sysfs import PCI_DEVICES, vf_addresses
+from ansible_collections.virt.sriov.plugins.module_utils._sysfs import predict_vf_addresses, vf_addresses
 from ansible_collections.virt.sriov.plugins.module_utils._systemd import (
     apply_boot_order,
     plan_boot_order,
@@ -94,24 +93,6 @@ def normalize_entry(entry, position):
 
 def _entry_label(entry):
     return entry["pf"] if entry["pf"] is not None else entry["pci_address"]
-
-
-def predict_vf_addresses(host, address, count):
-    """The addresses ``count`` VFs of the PF will have, from its SR-IOV capability's First VF
-    Offset and VF Stride (``sriov_offset``, ``sriov_stride``), or None when sysfs lacks them.
-
-    The kernel computes a VF's routing ID the same way (pci_iov_virtfn_bus/devfn); the real
-    addresses come from the ``virtfnN`` links once the VFs exist."""
-    offset = host.read_int(PCI_DEVICES, str(address), "sriov_offset")
-    stride = host.read_int(PCI_DEVICES, str(address), "sriov_stride")
-    if offset is None or stride is None:
-        return None
-    routing = (address.bus << 8) | (address.slot << 3) | address.function
-    found = []
-    for index in range(count):
-        rid = routing + offset + index * stride
-        found.append(str(PciAddress(address.domain, (rid >> 8) & 0xFF, (rid >> 3) & 0x1F, rid & 7)))
-    return found
 
 
 def plan_stage(host, entries, reader=None, recreate=False):

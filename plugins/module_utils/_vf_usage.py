@@ -6,7 +6,10 @@
 """Who uses a VF: libvirt domains (live and persistent XML, directly or through a hostdev
 network) and hostdev networks (whose pool includes the VF).
 
-One libvirt connection, one pass over networks and domains: linear in their number.
+One libvirt connection, one pass over networks and domains: linear in their number. The same
+pass keeps, per domain definition that uses a VF, where its vCPUs and memory are pinned
+(``placement_of``), and the index by PCI address tells which definitions name a VF that does
+not exist (``missing_vf_users``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,7 +19,15 @@ __metaclass__ = type
 import xml.etree.ElementTree as ET
 
 from ansible_collections.virt.sriov.plugins.module_utils._pci import pci_address_from_parts
-from ansible_collections.virt.sriov.plugins.module_utils._sysfs import CLASS_NET, vf_addresses
+from ansible_collections.virt.sriov.plugins.module_utils._sysfs import (
+    CLASS_NET,
+    PCI_DEVICES,
+    predict_vf_addresses,
+    validate_netdev_name,
+    vf_addresses,
+)
+from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
+from ansible_collections.virt.sriov.plugins.module_utils._values import format_cpulist, parse_cpulist
 
 VIR_DOMAIN_XML_INACTIVE = 2  # libvirt.VIR_DOMAIN_XML_INACTIVE, usable without the bindings
 # libvirt error codes (virErrorNumber) of an object that went away between listing and reading
@@ -61,9 +72,9 @@ def _pci_source_address(element):
 def parse_hostdev_network(xml_text, host=None):
     """Facts of a network whose forward mode is hostdev, or None for any other network.
 
-    Returns {name, pf, addresses[], connections}: addresses are the VFs listed in the XML (the
-    live XML of an active network lists them all), plus, when ``host`` is given, the VFs of the
-    ``<pf dev=>`` read from sysfs.
+    Returns {name, pf, addresses[], listed[], connections}: addresses are the VFs listed in the
+    XML (``listed``; the live XML of an active network lists them all), plus, when ``host`` is
+    given, the VFs of the ``<pf dev=>`` read from sysfs.
     """
     root = ET.fromstring(xml_text)
     forward = root.find("forward")
@@ -80,6 +91,7 @@ def parse_hostdev_network(xml_text, host=None):
                 address.get("domain", "0"), address.get("bus"), address.get("slot"), address.get("function")))
         except Exception:
             continue
+    listed = [str(a) for a in addresses]
     if pf_dev and host is not None:
         pf_name = host.realpath_name(CLASS_NET, pf_dev, "device")
         if pf_name:
@@ -93,6 +105,7 @@ def parse_hostdev_network(xml_text, host=None):
         "name": root.findtext("name"),
         "pf": pf_dev,
         "addresses": [str(a) for a in addresses],
+        "listed": listed,
         "connections": int(connections) if connections and connections.isdigit() else 0,
     }
 
@@ -100,7 +113,12 @@ def parse_hostdev_network(xml_text, host=None):
 def parse_domain_vf_references(xml_text):
     """VF references in a domain XML: list of (kind, value) where kind is 'pci' (value: the
     address string) or 'network' (value: the network name), in document order."""
-    root = ET.fromstring(xml_text)
+    return [(kind, value) for kind, value, _interface in _domain_references(ET.fromstring(xml_text))]
+
+
+def _domain_references(root):
+    """(kind, value, interface) per reference of a parsed domain XML; ``interface`` is True for
+    ``<interface type='hostdev'>`` (which libvirt accepts only for SR-IOV VFs)."""
     found = []
     devices = root.find("devices")
     if devices is None:
@@ -108,18 +126,56 @@ def parse_domain_vf_references(xml_text):
     for interface in devices.findall("interface"):
         address = _pci_source_address(interface)
         if address is not None:
-            found.append(("pci", str(address)))
+            found.append(("pci", str(address), True))
             continue
         if interface.get("type") == "network":
             source = interface.find("source")
             if source is not None and source.get("network"):
-                found.append(("network", source.get("network")))
+                found.append(("network", source.get("network"), False))
     for hostdev in devices.findall("hostdev"):
         if hostdev.get("type") == "pci":
             address = _pci_source_address(hostdev)
             if address is not None:
-                found.append(("pci", str(address)))
+                found.append(("pci", str(address), False))
     return found
+
+
+def parse_domain_placement(xml_text):
+    """Where a domain's vCPUs and memory are pinned: {cpus, memory_nodes}.
+
+    ``cpus``: the host CPUs its pinned vCPUs may run on (``<cputune><vcpupin cpuset>`` per vCPU,
+    ``<vcpu cpuset>`` for the others), in the kernel's list format, or None when no vCPU is
+    pinned. ``memory_nodes``: the host NUMA nodes of ``<numatune><memory nodeset>`` and its
+    ``<memnode nodeset>`` entries, or None. A malformed list counts as not pinned.
+    """
+    root = ET.fromstring(xml_text) if not isinstance(xml_text, ET.Element) else xml_text
+    return _placement(root)
+
+
+def _placement(root):
+    vcpu = root.find("vcpu")
+    count = 0
+    default = None
+    if vcpu is not None:
+        text = (vcpu.text or "").strip()
+        count = int(text) if text.isdigit() else 0
+        default = parse_cpulist(vcpu.get("cpuset"))
+    pins = {}
+    for pin in root.findall("cputune/vcpupin"):
+        index = pin.get("vcpu", "")
+        cpus = parse_cpulist(pin.get("cpuset"))
+        if index.isdigit() and cpus is not None:
+            pins[int(index)] = cpus
+    cpus = set()
+    for index in range(max([count] + [i + 1 for i in pins])):
+        chosen = pins.get(index, default)
+        if chosen:
+            cpus |= chosen
+    nodes = set()
+    for element in [root.find("numatune/memory")] + root.findall("numatune/memnode"):
+        if element is not None:
+            nodes |= parse_cpulist(element.get("nodeset")) or set()
+    return {"cpus": format_cpulist(cpus) or None, "memory_nodes": format_cpulist(nodes) or None}
 
 
 class VfUsage(object):
@@ -130,6 +186,8 @@ class VfUsage(object):
         self._users = {}  # address -> [user dict]
         self._network_users = {}  # network name -> [user dict]
         self._by_address = None  # address -> sorted network names, built once on first use
+        self.placement = {}  # (domain uuid, config) -> parse_domain_placement() of a definition using a VF
+        self.interface_addresses = set()  # addresses named by <interface type='hostdev'>: VFs only
 
     def add_user(self, address, user):
         users = self._users.setdefault(str(address), [])
@@ -159,6 +217,12 @@ class VfUsage(object):
                     index.setdefault(vf, set()).add(name)
             self._by_address = dict((vf, sorted(names)) for vf, names in index.items())
         return list(self._by_address.get(str(address), ()))
+
+    def placement_of(self, user):
+        """{cpus, memory_nodes} of the definition a user entry comes from (see
+        parse_domain_placement); both None when it pins nothing."""
+        return dict(self.placement.get((user.get("uuid"), user.get("config")))
+                    or {"cpus": None, "memory_nodes": None})
 
     def network_users(self, network):
         """Domains that reference a network by name (live or persistent XML)."""
@@ -244,7 +308,13 @@ def collect_vf_usage(conn, host=None):
                 continue
             raise
         for which, xml_text in xmls:
-            for kind, value in parse_domain_vf_references(xml_text):
+            root = ET.fromstring(xml_text)
+            references = _domain_references(root)
+            if any(kind == "pci" for kind, _value, _interface in references):
+                usage.placement[(uuid, which)] = _placement(root)
+            for kind, value, interface in references:
+                if interface:
+                    usage.interface_addresses.add(value)
                 user = {
                     "domain": name,
                     "uuid": uuid,
@@ -273,3 +343,62 @@ def collect_vf_usage(conn, host=None):
                 if address in pool:
                     direct["via"] = "network:" + name
     return usage
+
+
+def _vf_slots(host, pf_addresses):
+    """{address: PF address} of every VF slot the PFs can have (up to sriov_totalvfs)."""
+    slots = {}
+    for pf in pf_addresses:
+        total = host.read_int(PCI_DEVICES, str(pf), "sriov_totalvfs", default=0) or 0
+        for address in predict_vf_addresses(host, pf, total) or ():
+            slots.setdefault(address, str(pf))
+    return slots
+
+
+def _netdev_exists(host, name):
+    try:
+        validate_netdev_name(name)
+    except SriovError:
+        return False
+    return host.exists(CLASS_NET, name)
+
+
+def missing_vf_users(usage, host, pf_addresses):
+    """Definitions that name a VF that does not exist now: one dict per (user, address).
+
+    From the index by PCI address built by collect_vf_usage (one lookup per address, whatever
+    the number of domains): domains whose ``<interface type='hostdev'>`` or ``<hostdev>`` names
+    an address that is absent from sysfs and is a VF slot of one of ``pf_addresses`` (or was named
+    by an ``<interface type='hostdev'>``, which only VFs can be); hostdev networks that list
+    such an address, or whose ``<pf dev=>`` is not a network interface of the host. A missing
+    ``<hostdev>`` that is no VF slot (a removed GPU) is not a VF matter and is left out.
+
+    Each: {kind (domain or network), name, pci_address (None for a missing pf dev), pf (the PF
+    whose VF slot the address is, or the missing pf dev of a network, or None), config (live
+    or persistent), active (the domain runs / the network is active)}.
+    """
+    slots = _vf_slots(host, pf_addresses)
+    found = []
+    for address in sorted(usage._users):  # pylint: disable=protected-access
+        if host.exists(PCI_DEVICES, address):
+            continue
+        if address not in slots and address not in usage.interface_addresses:
+            continue
+        seen = set()
+        for user in usage.users_of(address):
+            key = (user["domain"], user["config"])
+            if key in seen:
+                continue
+            seen.add(key)
+            found.append({"kind": "domain", "name": user["domain"], "pci_address": address,
+                          "pf": slots.get(address), "config": user["config"], "active": user["running"]})
+    for name in sorted(usage.networks):
+        net = usage.networks[name]
+        config = "live" if net.get("active") else "persistent"
+        entry = {"kind": "network", "name": name, "config": config, "active": bool(net.get("active"))}
+        if net.get("pf") and not _netdev_exists(host, net["pf"]):
+            found.append(dict(entry, pci_address=None, pf=net["pf"]))
+        for address in net.get("listed") or ():
+            if not host.exists(PCI_DEVICES, address):
+                found.append(dict(entry, pci_address=address, pf=slots.get(address)))
+    return found

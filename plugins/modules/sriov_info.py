@@ -29,9 +29,17 @@ description:
   - Never blocks - C(sriov_numvfs), which the kernel does not answer while a write of it is
     stuck, is read for all PFs from short-lived child processes with one deadline; a PF that does
     not answer is reported with RV(pfs[].numvfs=null) and a warning, the others as usual.
+  - For each PF, whether the VF count is persistent - the udev rule this collection writes
+    (M(virt.sriov.sriov_udev_rule), M(virt.sriov.sriov_vfs)) and the count it sets - and the other
+    owners of the same count (foreign udev rules, NetworkManager, systemd C(.link) files, the
+    C(max_vfs) module parameter), found the way M(virt.sriov.sriov_vfs) finds them. Only files are
+    read; nothing is run for it.
+  - With libvirt, each user of a VF also says where the guest's vCPUs and memory are pinned (to
+    compare with the PF's NUMA node), and RV(missing_vf_users) lists the domains and hostdev
+    networks that name a VF which does not exist now.
   - A libvirt domain or network undefined while the module reads it is skipped.
   - Cost is linear in the number of VFs, with at most one C(ip) command per PF and one libvirt
-    connection.
+    connection, all in one execution on the host.
 author:
   - Virt SR-IOV Maintainers (@virt-sriov)
 options:
@@ -101,6 +109,11 @@ EXAMPLES = r"""
   virt.sriov.sriov_info:
     stats: true
   register: sriov
+
+- name: Fail when a VF count is not recreated at boot
+  ansible.builtin.assert:
+    that: sriov.pfs | selectattr('numvfs') | selectattr('udev_rule', 'none') | list | length == 0
+    fail_msg: "{{ sriov.pfs | selectattr('numvfs') | selectattr('udev_rule', 'none') | map(attribute='netdev') | list }} lose their VFs at reboot"
 
 - name: Show where each PF sits
   ansible.builtin.debug:
@@ -195,6 +208,47 @@ pfs:
       description: Whether the PF's driver is one the RHEL guide names as tested (RV(tested_drivers)).
       type: bool
       sample: true
+    udev_rule:
+      description:
+        - The udev rule of this collection that recreates the PF's VFs at boot (a file with the marker
+          line of M(virt.sriov.sriov_udev_rule) in C(/etc/udev/rules.d) or C(/run/udev/rules.d) that
+          selects this PF), or V(null) when there is none - the VF count is then not persistent
+          unless another owner (RV(pfs[].other_owners)) sets it.
+        - When several rules select the PF, the default file C(82-virt-sriov-numvfs-<PCI address>.rules)
+          is reported; the others are listed in RV(pfs[].other_owners).
+      type: dict
+      version_added: 1.1.0
+      contains:
+        path:
+          description: Path of the rule file.
+          type: str
+          sample: /etc/udev/rules.d/82-virt-sriov-numvfs-0000:01:00.0.rules
+        match:
+          description: How the rule selects the PF, V(pci_address), V(mac) or V(driver).
+          type: str
+          sample: pci_address
+        num_vfs:
+          description: The VF count the rule sets at boot.
+          type: int
+          sample: 4
+        link_up:
+          description: Whether the rule also brings the PF's link up.
+          type: bool
+          sample: true
+        drivers_autoprobe:
+          description: The C(sriov_drivers_autoprobe) value the rule sets first, or V(null) when it sets none.
+          type: bool
+          sample: null
+    other_owners:
+      description:
+        - Everything else found on the host that also sets this PF's VF count, one sentence each (the
+          warnings M(virt.sriov.sriov_vfs) gives when it persists a count) - udev rules not written
+          for this PF by this collection, NetworkManager profiles with C(sriov.total-vfs), systemd
+          C(.link) files with C(SR-IOVVirtualFunctions=), the C(max_vfs) module parameter.
+      type: list
+      elements: str
+      version_added: 1.1.0
+      sample: ["systemd link file /etc/systemd/network/10-sriov.link sets SR-IOVVirtualFunctions=4"]
     vfs:
       description: The PF's VFs, by index.
       type: list
@@ -311,6 +365,22 @@ pfs:
             via:
               description: V(hostdev) for a direct PCI reference, C(network:NAME) when the VF came from a hostdev network.
               type: str
+            cpus:
+              description:
+                - Host CPUs the domain's pinned vCPUs may run on in this configuration (C(<cputune><vcpupin>),
+                  and C(<vcpu cpuset>) for vCPUs without their own pin), in the kernel's list format, or
+                  V(null) when no vCPU is pinned. Compare with RV(pfs[].local_cpulist).
+              type: str
+              sample: 0-3
+              version_added: 1.1.0
+            memory_nodes:
+              description:
+                - Host NUMA nodes of the domain's C(<numatune>) memory (C(<memory nodeset>) and
+                  C(<memnode nodeset>)), or V(null) when its memory is not bound to nodes. Compare with
+                  RV(pfs[].numa_node).
+              type: str
+              sample: "0"
+              version_added: 1.1.0
         networks:
           description:
             - Names of the libvirt hostdev networks whose pool includes the VF.
@@ -328,6 +398,39 @@ libvirt_connected:
   returned: always
   type: bool
   sample: true
+missing_vf_users:
+  description:
+    - libvirt definitions that name a VF which does not exist on the host now (its PF has fewer VFs,
+      or the PF is gone) - such a guest or pool network fails to start. Found from the same scan as
+      RV(pfs[].vfs[].used_by), for the whole host whatever O(pf) or O(pci_address) select.
+    - "An address counts when it is a VF slot of one of the host's PFs (from C(sriov_offset) and
+      C(sriov_stride), up to C(sriov_totalvfs)) or is named by an C(<interface type='hostdev'>); a
+      C(<hostdev>) of another missing PCI device is not reported."
+    - V(null) when libvirt was not asked (RV(libvirt_connected=false)).
+  returned: always
+  type: list
+  elements: dict
+  version_added: 1.1.0
+  contains:
+    kind:
+      description: V(domain) or V(network) (a hostdev pool network).
+      type: str
+    name:
+      description: Name of the domain or network.
+      type: str
+    pci_address:
+      description: The address that names no existing VF, or V(null) for a network whose C(<pf dev>) is missing.
+      type: str
+    pf:
+      description: PCI address of the PF whose VF slot the address is, the missing C(<pf dev>) of a network, or V(null).
+      type: str
+    config:
+      description: V(live) (a running domain, an active network) or V(persistent) definition.
+      type: str
+    active:
+      description: Whether the domain is running or the network is active.
+      type: bool
+  sample: [{kind: domain, name: web1, pci_address: "0000:01:11.0", pf: "0000:01:00.0", config: persistent, active: false}]
 tested_drivers:
   description: PF drivers the RHEL Virtualization Deployment Guide names as tested.
   returned: always

@@ -389,3 +389,153 @@ def test_vf_stats_absent_or_partial():
 def test_no_stats_key_unless_asked(lab_like):
     result = _sriov_facts.gather_sriov_info(lab_like.host(Recorder(lab_like)), libvirt="no")
     assert "stats" not in result["pfs"][0]["vfs"][0]
+
+
+# --- persistence, pinning and definitions on VFs that no longer exist (gather_sriov_info) ------
+
+PINNED_GUEST = """<domain type='kvm'><name>pinned</name><uuid>uuid-pinned</uuid>
+<vcpu placement='static' cpuset='0-7'>3</vcpu>
+<cputune><vcpupin vcpu='0' cpuset='0-1'/><vcpupin vcpu='1' cpuset='2'/></cputune>
+<numatune><memory mode='strict' nodeset='0'/></numatune>
+<devices><hostdev mode='subsystem' type='pci' managed='yes'><source>
+<address domain='0x0000' bus='0x02' slot='0x10' function='0x0'/></source></hostdev></devices></domain>"""
+
+GHOST_GUEST = """<domain type='kvm'><name>ghost</name><uuid>uuid-ghost</uuid><vcpu>1</vcpu>
+<devices><interface type='hostdev' managed='yes'><source>
+<address type='pci' domain='0x0000' bus='0x01' slot='0x10' function='0x4'/></source></interface>
+<hostdev mode='subsystem' type='pci' managed='yes'><source>
+<address domain='0x0000' bus='0x81' slot='0x00' function='0x0'/></source></hostdev></devices></domain>"""
+
+STALE_POOL = """<network connections='0'><name>stale</name><forward mode='hostdev' managed='yes'>
+<pf dev='enp1s0'/><address type='pci' domain='0x0000' bus='0x01' slot='0x10' function='0x0'/>
+<address type='pci' domain='0x0000' bus='0x01' slot='0x10' function='0x6'/></forward></network>"""
+
+GONE_POOL = """<network><name>gone</name><forward mode='hostdev' managed='yes'><pf dev='enp9s0'/></forward></network>"""
+
+
+class _Obj(object):
+    """A libvirt domain or network of the fake connection below."""
+
+    def __init__(self, name, xml, active):
+        self._name, self._xml, self._active = name, xml, active
+
+    def name(self):
+        return self._name
+
+    def UUIDString(self):
+        return "uuid-" + self._name
+
+    def isActive(self):
+        return self._active
+
+    def isPersistent(self):
+        return True
+
+    def autostart(self):
+        return False
+
+    def XMLDesc(self, flags):
+        return self._xml
+
+
+class _Conn(object):
+    def __init__(self, networks, domains):
+        self._networks, self._domains = networks, domains
+
+    def listAllNetworks(self, flags):
+        return self._networks
+
+    def listAllDomains(self, flags):
+        return self._domains
+
+
+@pytest.fixture
+def fleet_host(fake, monkeypatch):
+    """enp1s0 with 2 VFs and the collection's rule for 4, enp2s0 (NUMA node 1) with 3 VFs, a
+    NetworkManager profile and a driver-wide udev rule that also set counts, a guest pinned to
+    node 0 on a VF of enp2s0, and definitions that name VFs that do not exist."""
+    from contextlib import contextmanager
+
+    from ansible_collections.virt.sriov.plugins.module_utils import _udev
+
+    fake.add_pf("0000:01:00.0", "enp1s0", card="igb", totalvfs=7, numvfs=2)
+    fake.add_pf("0000:02:00.0", "enp2s0", card="igb", totalvfs=7, numvfs=3, mac="52:54:00:aa:00:02")
+    fake.set_numa("0000:01:00.0", 0, "0-7")
+    fake.set_numa("0000:02:00.0", 1, "8-15")
+    fake.write("etc/udev/rules.d/82-virt-sriov-numvfs-0000:01:00.0.rules",
+               _udev.render_rule("0000:01:00.0", 4, ip_path="/usr/sbin/ip"))
+    fake.write("etc/udev/rules.d/70-local.rules",
+               'ACTION=="add", SUBSYSTEM=="net", ENV{ID_NET_DRIVER}=="igb", ATTR{device/sriov_numvfs}="2"\n')
+    fake.write("etc/NetworkManager/system-connections/enp2s0.nmconnection",
+               "[connection]\nid=enp2s0\ninterface-name=enp2s0\n[sriov]\ntotal-vfs=3\n")
+    conn = _Conn([_Obj("stale", STALE_POOL, True), _Obj("gone", GONE_POOL, False)],
+                 [_Obj("pinned", PINNED_GUEST, True), _Obj("ghost", GHOST_GUEST, False)])
+
+    @contextmanager
+    def open_connection(uri, read_only=False):
+        yield conn
+
+    monkeypatch.setattr(_libvirt, "HAS_LIBVIRT", True)
+    monkeypatch.setattr(_libvirt, "open_connection", open_connection)
+    return fake
+
+
+def test_gather_reports_persistence_pinning_and_missing_vfs(fleet_host):
+    run = Recorder(fleet_host)
+    result = _sriov_facts.gather_sriov_info(fleet_host.host(run_command=run), libvirt="yes")
+    enp1s0, enp2s0 = result["pfs"]
+    # one ip call per PF with VFs, nothing else run: the rule files are read, not verified
+    assert sorted(c[-1] for c in run.calls) == ["enp1s0", "enp2s0"]
+    assert enp1s0["udev_rule"] == {"path": "/etc/udev/rules.d/82-virt-sriov-numvfs-0000:01:00.0.rules",
+                                   "match": "pci_address", "num_vfs": 4, "link_up": True,
+                                   "drivers_autoprobe": None}
+    assert enp1s0["other_owners"] == [
+        "udev rule /etc/udev/rules.d/70-local.rules:1 also sets sriov_numvfs for this PF"]
+    assert enp2s0["udev_rule"] is None
+    assert enp2s0["other_owners"] == [
+        "udev rule /etc/udev/rules.d/70-local.rules:1 also sets sriov_numvfs for this PF",
+        "NetworkManager connection /etc/NetworkManager/system-connections/enp2s0.nmconnection sets "
+        "sriov.total-vfs=3 (NetworkManager resets the count when the connection goes down)"]
+    # the pinned guest: vCPU 0 -> 0-1, vCPU 1 -> 2, vCPU 2 -> <vcpu cpuset> 0-7; memory on node 0
+    (user,) = [u for u in enp2s0["vfs"][0]["used_by"] if u["config"] == "live"]
+    assert (user["domain"], user["cpus"], user["memory_nodes"]) == ("pinned", "0-7", "0")
+    assert (enp2s0["numa_node"], enp2s0["local_cpulist"]) == (1, "8-15")
+    # VF 2 of enp1s0 (01:10.4) and VF 3 (01:10.6) no longer exist; the missing GPU is no VF
+    assert result["missing_vf_users"] == [
+        {"kind": "domain", "name": "ghost", "pci_address": "0000:01:10.4", "pf": "0000:01:00.0",
+         "config": "persistent", "active": False},
+        {"kind": "network", "name": "gone", "config": "persistent", "active": False,
+         "pci_address": None, "pf": "enp9s0"},
+        {"kind": "network", "name": "stale", "config": "live", "active": True,
+         "pci_address": "0000:01:10.6", "pf": "0000:01:00.0"},
+    ]
+
+
+def test_driver_rule_is_the_pf_s_own_and_missing_is_null_without_libvirt(fleet_host):
+    from ansible_collections.virt.sriov.plugins.module_utils import _udev
+
+    fleet_host.write("run/udev/rules.d/82-virt-sriov-numvfs-igb.rules",
+                     _udev.render_rule("0000:02:00.0", 5, match="driver", driver="igb", drivers_autoprobe=False))
+    result = _sriov_facts.gather_sriov_info(fleet_host.host(run_command=Recorder(fleet_host)), libvirt="no")
+    assert result["missing_vf_users"] is None
+    enp1s0, enp2s0 = result["pfs"]
+    assert enp1s0["udev_rule"]["path"].endswith("0000:01:00.0.rules")  # its own file first
+    assert enp2s0["udev_rule"] == {"path": "/run/udev/rules.d/82-virt-sriov-numvfs-igb.rules", "match": "driver",
+                                   "num_vfs": 5, "link_up": False, "drivers_autoprobe": False}
+    assert any("82-virt-sriov-numvfs-igb.rules" in o for o in enp1s0["other_owners"])
+    assert all(vf["used_by"] is None for vf in enp2s0["vfs"])
+
+
+@pytest.mark.parametrize("xml, expected", [
+    ("<domain><vcpu>2</vcpu></domain>", {"cpus": None, "memory_nodes": None}),
+    ("<domain><vcpu cpuset='1-4,^3'>2</vcpu></domain>", {"cpus": "1-2,4", "memory_nodes": None}),
+    ("<domain><vcpu>2</vcpu><cputune><vcpupin vcpu='1' cpuset='9'/></cputune>"
+     "<numatune><memnode cellid='0' nodeset='1'/><memnode cellid='1' nodeset='2-3'/></numatune></domain>",
+     {"cpus": "9", "memory_nodes": "1-3"}),
+    ("<domain><vcpu>1</vcpu><cputune><vcpupin vcpu='0' cpuset='x'/></cputune>"
+     "<numatune><memory mode='strict' placement='auto'/></numatune></domain>", {"cpus": None, "memory_nodes": None}),
+])
+def test_domain_placement(xml, expected):
+    from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import parse_domain_placement
+
+    assert parse_domain_placement(xml) == expected
