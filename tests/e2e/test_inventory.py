@@ -2,8 +2,10 @@
 
 test_sriov_info: ONE playbook against the default lab (2 igb 82576 ports, VT-d on) with 3 VFs on
 enp1s0, VF 1 given a MAC and VLAN 42 through the PF, a persistent domain that uses VF 1 by PCI
-address and an inactive hostdev network on enp1s0; NUMA facts (the lab has none: numa_node
-null) and per-VF counters (``stats: true``). Then the bad inputs (a VF as PF, an unknown
+address (its vCPU pinned to CPU 1) and also VF slot 3 of enp1s0, which does not exist with 3 VFs
+(missing_vf_users), an inactive hostdev network on enp1s0, the collection's rule file for 3 VFs
+on enp1s0 and a foreign driver-wide rule that sets the count of both ports (persistence); NUMA
+facts (the lab has none: numa_node null) and per-VF counters (``stats: true``). Then the bad inputs (a VF as PF, an unknown
 PF, a malformed address) and an unreachable libvirt URI. The lab is left as found (finalizer).
 
 test_iommu_info_*: ONE iommu_info task per lab variant: the default lab (enabled, DMAR, inside
@@ -27,6 +29,9 @@ VIRSH = "virsh -c qemu:///system"
 DOMAIN = "e2e-inventory-probe"
 NETWORK = "e2e-inventory-pool"
 VF1_MAC = "52:54:00:6d:90:02"
+RULES = "/etc/udev/rules.d"
+FOREIGN_RULE = f"{RULES}/70-e2e-inventory-probe.rules"
+MARKER = "# Managed by Ansible (virt.sriov.sriov_udev_rule). Changes to this file are overwritten."
 
 # Lab variants for iommu_info (name, lab.py options), shared by name with the other e2e tests
 # in one pytest run (lab_factory returns the first instance made under a name). A developer running
@@ -48,22 +53,37 @@ udevadm settle
 ip link set {PF} vf 1 mac {VF1_MAC} vlan 42
 vf1=$(basename "$(readlink -f {DEV}/virtfn1)")
 bus=${{vf1#*:}}; bus=${{bus%%:*}}; slot=${{vf1##*:}}; slot=${{slot%.*}}; fn=${{vf1##*.}}
+# VF slot 3 of the PF (routing ID + sriov_offset + 3 * sriov_stride): absent with 3 VFs
+pf=$(basename "$(readlink -f {DEV})")
+pbus=${{pf#*:}}; pbus=${{pbus%%:*}}; pdf=${{pf##*:}}
+rid=$(( (0x$pbus << 8) + (0x${{pdf%.*}} << 3) + ${{pdf##*.}} + $(cat {DEV}/sriov_offset) + 3 * $(cat {DEV}/sriov_stride) ))
+b3=$(printf %02x $((rid >> 8))); s3=$(printf %02x $(((rid >> 3) & 31))); f3=$((rid & 7))
+vf3="0000:$b3:$s3.$f3"
 cat > /tmp/{DOMAIN}.xml <<EOF
 <domain type='qemu'><name>{DOMAIN}</name><memory unit='MiB'>64</memory>
+<vcpu placement='static' cpuset='1'>1</vcpu>
 <os><type arch='x86_64' machine='q35'>hvm</type></os><devices>
 <interface type='hostdev' managed='yes'><mac address='{VF1_MAC}'/>
 <source><address type='pci' domain='0x0000' bus='0x$bus' slot='0x$slot' function='0x$fn'/></source>
+</interface>
+<interface type='hostdev' managed='yes'>
+<source><address type='pci' domain='0x0000' bus='0x$b3' slot='0x$s3' function='0x$f3'/></source>
 </interface></devices></domain>
 EOF
+printf '%s\n' '{MARKER}' \
+  'ACTION=="add", SUBSYSTEM=="net", KERNELS=="'"$pf"'", ATTR{{device/sriov_numvfs}}=="0", ATTR{{device/sriov_numvfs}}="3"' \
+  > {RULES}/82-virt-sriov-numvfs-$pf.rules
+echo 'ACTION=="add", SUBSYSTEM=="net", ENV{{ID_NET_DRIVER}}=="igb", ATTR{{device/sriov_numvfs}}="2"' > {FOREIGN_RULE}
 cat > /tmp/{NETWORK}.xml <<EOF
 <network><name>{NETWORK}</name><forward mode='hostdev' managed='yes'><pf dev='{PF}'/></forward></network>
 EOF
 {VIRSH} define /tmp/{DOMAIN}.xml >/dev/null
 {VIRSH} net-define /tmp/{NETWORK}.xml >/dev/null
-printf '{{"vf1": "%s", "vfs": "%s"}}\n' "$vf1" "$(for v in {DEV}/virtfn*; do basename "$(readlink -f $v)"; done | tr '\n' ' ')"
+printf '{{"vf1": "%s", "vf3": "%s", "pf": "%s", "vfs": "%s"}}\n' "$vf1" "$vf3" "$pf" "$(for v in {DEV}/virtfn*; do basename "$(readlink -f $v)"; done | tr '\n' ' ')"
 """
 
 CLEANUP = rf"""
+rm -f {FOREIGN_RULE} {RULES}/82-virt-sriov-numvfs-$(basename "$(readlink -f {DEV})").rules
 {VIRSH} undefine {DOMAIN} >/dev/null 2>&1
 {VIRSH} net-undefine {NETWORK} >/dev/null 2>&1
 rm -f /tmp/{DOMAIN}.xml /tmp/{NETWORK}.xml
@@ -165,6 +185,20 @@ def test_sriov_info(lab, probe):
     assert all(vf["networks"] == [NETWORK] for vf in enp1s0["vfs"]), enp1s0["vfs"]
     assert enp1s0["vfs"][0]["used_by"] == []
     assert not everything.get("warnings"), everything.get("warnings")
+    # the domain's pinning, per user entry; no <numatune>
+    assert (vf1["used_by"][0]["cpus"], vf1["used_by"][0]["memory_nodes"]) == ("1", None), vf1
+    # persistence: the collection's rule (written here as sriov_udev_rule writes it) and the
+    # foreign driver-wide rule, an owner of both ports' counts
+    foreign = "udev rule %s:1 also sets sriov_numvfs for this PF" % FOREIGN_RULE
+    assert enp1s0["udev_rule"] == {"path": "%s/82-virt-sriov-numvfs-%s.rules" % (RULES, probe["pf"]),
+                                   "match": "pci_address", "num_vfs": 3, "link_up": False,
+                                   "drivers_autoprobe": None}, enp1s0
+    assert enp1s0["other_owners"] == [foreign], enp1s0
+    assert (enp2s0["udev_rule"], enp2s0["other_owners"]) == (None, [foreign]), enp2s0
+    # the domain's second interface names VF slot 3 of enp1s0, which does not exist with 3 VFs
+    missing = [m for m in everything["missing_vf_users"] if m["name"] in (DOMAIN, NETWORK)]
+    assert missing == [{"kind": "domain", "name": DOMAIN, "pci_address": probe["vf3"], "pf": probe["pf"],
+                        "config": "persistent", "active": False}], everything["missing_vf_users"]
 
     one = res.task("one PF, libvirt required").result
     assert [pf["pci_address"] for pf in one["pfs"]] == [enp1s0["pci_address"]]

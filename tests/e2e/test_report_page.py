@@ -3,11 +3,15 @@
 After playbooks/sriov_passthrough.yml (run once for this module, guestVM started so that the PF
 reports the VF's MAC and VLAN), sriov_report.yml writes the page; headless Chromium takes a
 screenshot (kept under tests/output/report/) and dumps the DOM, which must show the lab's PFs,
-the guest's MAC and the pool's free-VF count. The lab is put back as it was found.
+the guest's MAC, the pool's free-VF count and the persistence column (the udev rules the playbook
+wrote, from sriov_info's real facts). The drop counters file is written next to the page. The
+lab's sriov_info and iommu_info results are kept beside the page (lab_facts.json: the recording
+tests/unit/plugins/filter/fixtures/lab_facts.json is made from). The lab is put back as it was found.
 
 Needs the Debian package chromium on the machine that runs the tests (python3 tests/lab/lab.py
 deps installs it with the lab's other host packages).
 """
+import json
 import os
 import re
 import shutil
@@ -67,8 +71,13 @@ def test_report_page_opens_in_a_browser_with_the_lab_s_pfs_guest_and_pool(conver
     res = lab.run_playbook(os.path.join(PLAYBOOKS, "sriov_report.yml"),
                            extra_vars={"sriov_report_format": "html", "sriov_report_dest": page},
                            args=("-i", LAB_INVENTORY))
-    host_changes = [t.task for t in res.tasks if t.changed and t.task != "Write the report file"]
+    written_here = ("Write the report file", "Write the drop counters next to the page")
+    host_changes = [t.task for t in res.tasks if t.changed and t.task not in written_here]
     assert not host_changes, res
+    with open(os.path.join(OUTPUT, "sriov-report.counters.json"), encoding="utf-8") as f:
+        counters = json.load(f)
+    lab_vfs = next(iter(counters["vfs"].values()))
+    assert len(lab_vfs) == 11 and all(set(c) == {"rx_dropped", "tx_dropped"} for c in lab_vfs.values()), counters
     with open(page, encoding="utf-8") as f:
         html = f.read()
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html), "the page references the network"
@@ -84,8 +93,41 @@ def test_report_page_opens_in_a_browser_with_the_lab_s_pfs_guest_and_pool(conver
         f.write(dom)
     for text in ("enp1s0", "enp2s0", "0000:01:00.0", "0000:02:00.0", GUEST_MAC, "guestVM", "<td>42</td>"):
         assert text in dom, text
+    # persistence column from sriov_info: the rules sriov_vfs wrote (4 VFs on enp1s0, 7 on enp2s0,
+    # each with its link-up line), no other owner
+    cells = re.findall(r'<td class="persistence">(.*?)</td>', dom, re.S)
+    assert len(cells) == 2, cells
+    assert ">udev rule: 4 VFs, link up</span>" in cells[0] and "82-virt-sriov-numvfs-0000:01:00.0.rules" in cells[0], cells
+    assert ">udev rule: 7 VFs, link up</span>" in cells[1] and "other owner" not in "".join(cells), cells
     # the pool network of the lab: 4 VFs on enp1s0, none taken by a guest
     assert '<td class="n" data-network="passthrough">4</td>' in dom, dom[:3000]
     # the inline script ran: it adds the host filter box
     assert 'placeholder="filter hosts"' in dom
     assert "No problems found." in dom
+
+
+FACTS_PLAY = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: iommu
+      virt.sriov.iommu_info:
+    - name: sriov
+      virt.sriov.sriov_info:
+        stats: true
+"""
+
+
+def test_record_the_lab_s_facts_for_the_unit_tests(converged):
+    """The two results the page is made from, kept as tests/output/report/lab_facts.json."""
+    res = converged.run_playbook(FACTS_PLAY)
+    facts = {"iommu": res.task("iommu").result, "sriov": res.task("sriov").result}
+    for result in facts.values():
+        for key in ("invocation", "_ansible_no_log", "changed", "warnings", "deprecations"):
+            result.pop(key, None)
+    assert [pf["udev_rule"]["num_vfs"] for pf in facts["sriov"]["pfs"]] == [4, 7], facts["sriov"]["pfs"]
+    assert facts["sriov"]["missing_vf_users"] == [], facts["sriov"]["missing_vf_users"]
+    os.makedirs(OUTPUT, exist_ok=True)
+    with open(os.path.join(OUTPUT, "lab_facts.json"), "w", encoding="utf-8") as f:
+        json.dump(facts, f, indent=1, sort_keys=True)
+        f.write("\n")
