@@ -148,8 +148,7 @@ def parse_domain_placement(xml_text):
     pinned. ``memory_nodes``: the host NUMA nodes of ``<numatune><memory nodeset>`` and its
     ``<memnode nodeset>`` entries, or None. A malformed list counts as not pinned.
     """
-    root = ET.fromstring(xml_text) if not isinstance(xml_text, ET.Element) else xml_text
-    return _placement(root)
+    return _placement(ET.fromstring(xml_text))
 
 
 def _placement(root):
