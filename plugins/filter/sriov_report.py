@@ -581,7 +581,8 @@ section.host{border-top:2px solid #ddd;margin-top:1em}.muted{color:#777}code{fon
 <td>{{ pf.driver }}{% if not pf.tested_driver %} <span class="warning">(not tested)</span>{% endif %}</td>
 <td{% if pf.link != "up" %} class="warning"{% endif %}>{{ pf.link }}</td><td class="n">{{ pf.numa_node if pf.numa_node is not none else "" }}</td>
 <td class="n">{{ pf.numvfs }} / {{ pf.totalvfs }}</td>
-<td class="persistence">{% if pf.persistence.known %}{% set r = pf.persistence.rule %}{% if r %}<span title="{{ r.path }}"{% if pf.persistence.differs %} class="warning"{% endif %}>udev rule
+<td class="persistence">{% if pf.persistence.known %}{% set r = pf.persistence.rule %}
+{%- if r %}<span title="{{ r.path }}"{% if pf.persistence.differs %} class="warning"{% endif %}>udev rule
 {%- if r.num_vfs is not none %}: {{ r.num_vfs }} VFs{% else %} {{ r.path }}{% endif %}{% if r.link_up %}, link up{% endif %}</span>
 {%- else %}<span class="warning">no udev rule</span>{% endif %}{% else %}<span class="muted">not reported</span>{% endif %}
 {% for o in pf.persistence.other_owners %}<br><span class="warning">other owner: {{ o }}</span>{% endfor %}</td>

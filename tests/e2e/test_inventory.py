@@ -79,7 +79,8 @@ cat > /tmp/{NETWORK}.xml <<EOF
 EOF
 {VIRSH} define /tmp/{DOMAIN}.xml >/dev/null
 {VIRSH} net-define /tmp/{NETWORK}.xml >/dev/null
-printf '{{"vf1": "%s", "vf3": "%s", "pf": "%s", "vfs": "%s"}}\n' "$vf1" "$vf3" "$pf" "$(for v in {DEV}/virtfn*; do basename "$(readlink -f $v)"; done | tr '\n' ' ')"
+vfs=$(for v in {DEV}/virtfn*; do basename "$(readlink -f $v)"; done | tr '\n' ' ')
+printf '{{"vf1": "%s", "vf3": "%s", "pf": "%s", "vfs": "%s"}}\n' "$vf1" "$vf3" "$pf" "$vfs"
 """
 
 CLEANUP = rf"""
