@@ -5,9 +5,12 @@
 
 """Synthetic fleets for the report filters, made from one recorded lab result.
 
-fixtures/lab_facts.json holds what iommu_info and sriov_info returned on the lab after
-playbooks/sriov_passthrough.yml with guestVM running: enp1s0 with 4 VFs in pool network
-``passthrough``, enp2s0 with 7 VFs, VF 1 given to guestVM (MAC 52:54:00:6d:90:02, VLAN 42).
+fixtures/lab_facts.json holds what iommu_info and sriov_info (``stats: true``) returned on the
+lab after playbooks/sriov_passthrough.yml with guestVM running: enp1s0 with 4 VFs in pool network
+``passthrough``, enp2s0 with 7 VFs, VF 1 given to guestVM (MAC 52:54:00:6d:90:02, VLAN 42), both
+VF counts persisted by the collection's udev rules (4 and 7, with the link-up line), no other
+owner, no NUMA node, no missing VF. tests/e2e/test_report_page.py records it again
+(tests/output/report/lab_facts.json; ``pfs_by_name`` is left out here, the report does not read it).
 ``fleet(n)`` copies it n times with distinct host and guest names and MACs; every 10th host
 (from the 4th) has its IOMMU off and every 25th (from the 8th) did not answer. Used by the unit
 tests and by bench/ (item report).
