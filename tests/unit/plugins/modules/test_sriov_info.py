@@ -51,6 +51,8 @@ def test_all_pfs_read_only_one_ip_call_per_pf_with_vfs(host_tree, run_module, wa
     assert result["pfs_by_name"]["enp2s0"]["vfs"] == []
     assert result["pfs_by_name"]["enp3s0f0np0"]["tested_driver"] is False
     assert result["libvirt_connected"] is False
+    assert result["missing_vf_users"] is None  # libvirt not asked
+    assert all(pf["udev_rule"] is None and pf["other_owners"] == [] for pf in result["pfs"])
     assert warnings == []
 
 
@@ -126,3 +128,5 @@ def test_libvirt_usage_through_the_test_driver(host_tree, run_module, tmp_path, 
     assert {u["domain"] for u in vfs[1]["used_by"]} == {"guestVM"}
     assert all(vf["networks"] == ["passthrough"] for vf in vfs)
     assert all(vf["used_by"] == [] for vf in vfs if vf["index"] != 1)
+    assert {(u["cpus"], u["memory_nodes"]) for u in vfs[1]["used_by"]} == {(None, None)}  # pinned nowhere
+    assert result["missing_vf_users"] == []
