@@ -30,7 +30,6 @@ from ansible_collections.virt.sriov.plugins.module_utils._diff import ChangeTrac
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.plugins.module_utils._host import find_binary
 from ansible_collections.virt.sriov.plugins.module_utils._sriov_facts import describe_pf
-from ansible_collections.virt.sriov.plugins.module_utils._libvirt import HAS_LIBVIRT, open_connection
 from ansible_collections.virt.sriov.plugins.module_utils._sysfs import (
     CLASS_NET,
     PCI_DEVICES,
@@ -390,12 +389,16 @@ def plan_numvfs(host, pf=None, pci_address=None, num_vfs=None, state="present",
 def gather_usage(host, uri):
     """Scan libvirt once for VF users. Return (VfUsage, None), or (None, reason) when the scan
     could not complete; the reason names why (bindings missing, daemon unreachable, an error
-    while listing). Never raises: the caller decides whether an incomplete scan may pass."""
-    if not HAS_LIBVIRT:
+    while listing). Never raises: the caller decides whether an incomplete scan may pass.
+    The libvirt layer is imported here, by the runs that scan, not when the module loads
+    (sriov_udev_rule and sriov_vf_settings use this module's count helpers only)."""
+    from ansible_collections.virt.sriov.plugins.module_utils import _libvirt
+
+    if not _libvirt.HAS_LIBVIRT:
         return None, ("python3-libvirt (libvirt-python) is not installed on the host, so VF users "
                       "in libvirt domains and networks cannot be checked")
     try:
-        with open_connection(uri, read_only=True) as conn:
+        with _libvirt.open_connection(uri, read_only=True) as conn:
             return collect_vf_usage(conn, host), None
     except SriovError as exc:
         return None, "libvirt is unreachable (%s)" % exc.msg.rstrip(".")
@@ -502,7 +505,9 @@ def libvirt_network_control(uri):
     """A callable ``control(name, action)`` that stops (``destroy``) or starts (``create``) a
     libvirt network through a read-write connection; failures raise SriovError."""
     def control(name, action):
-        with open_connection(uri) as conn:
+        from ansible_collections.virt.sriov.plugins.module_utils import _libvirt
+
+        with _libvirt.open_connection(uri) as conn:
             try:
                 network = conn.networkLookupByName(name)
                 if action == "stop":

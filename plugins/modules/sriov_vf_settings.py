@@ -287,7 +287,7 @@ reloaded:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virt.sriov.plugins.module_utils._host import Host
-from ansible_collections.virt.sriov.plugins.module_utils._libvirt import LIBVIRT_COMMON_ARGSPEC
+from ansible_collections.virt.sriov.plugins.module_utils._libvirt_args import LIBVIRT_COMMON_ARGSPEC
 from ansible_collections.virt.sriov.plugins.module_utils._module import run_module
 from ansible_collections.virt.sriov.plugins.module_utils._vf_settings import manage_vf_settings
 

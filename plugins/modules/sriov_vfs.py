@@ -376,7 +376,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virt.sriov.plugins.module_utils._host import Host
 from ansible_collections.virt.sriov.plugins.module_utils._module import run_module
-from ansible_collections.virt.sriov.plugins.module_utils._libvirt import LIBVIRT_COMMON_ARGSPEC
+from ansible_collections.virt.sriov.plugins.module_utils._libvirt_args import LIBVIRT_COMMON_ARGSPEC
 from ansible_collections.virt.sriov.plugins.module_utils._numvfs import (
     SubprocessWriter,
     gather_usage,

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from ansible_collections.virt.sriov.plugins.module_utils import _libvirt
 from ansible_collections.virt.sriov.plugins.module_utils import _numvfs
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.tests.unit.fakehost import FakeWriter
@@ -416,19 +417,19 @@ def test_gather_usage_without_daemon_names_the_reason(fake, monkeypatch):
     def broken(uri, read_only=False):
         raise SriovError("Cannot connect to libvirt at URI 'x'.")
 
-    monkeypatch.setattr(_numvfs, "open_connection", broken)
-    monkeypatch.setattr(_numvfs, "HAS_LIBVIRT", True)
+    monkeypatch.setattr(_libvirt, "open_connection", broken)
+    monkeypatch.setattr(_libvirt, "HAS_LIBVIRT", True)
     usage, reason = _numvfs.gather_usage(fake.host(), "x")
     assert usage is None and "libvirt is unreachable" in reason and "Cannot connect" in reason
-    monkeypatch.setattr(_numvfs, "HAS_LIBVIRT", False)
+    monkeypatch.setattr(_libvirt, "HAS_LIBVIRT", False)
     usage, reason = _numvfs.gather_usage(fake.host(), "x")
     assert usage is None and "python3-libvirt" in reason
 
 
 def test_gather_usage_error_while_listing(fake, monkeypatch):
     broken = FakeConn(list_error=RuntimeError("internal error: client socket is closed"))
-    monkeypatch.setattr(_numvfs, "open_connection", lambda uri, read_only=False: broken)
-    monkeypatch.setattr(_numvfs, "HAS_LIBVIRT", True)
+    monkeypatch.setattr(_libvirt, "open_connection", lambda uri, read_only=False: broken)
+    monkeypatch.setattr(_libvirt, "HAS_LIBVIRT", True)
     usage, reason = _numvfs.gather_usage(fake.host(), "x")
     assert usage is None and "client socket is closed" in reason
 
