@@ -51,10 +51,10 @@ ROLE = """
     - name: "{name} (result)"
       ansible.builtin.set_fact:
         __e2e_{key}: >-
-          {{{{ (__sriov_vfs_result.pfs | map(attribute='changed') | list)
-             + (__sriov_vfs_result.pfs | map(attribute='rule.changed') | list) }}}}
+          {{{{ (sriov_vfs_result.pfs | map(attribute='changed') | list)
+             + (sriov_vfs_result.pfs | map(attribute='rule.changed') | list) }}}}
         __e2e_{key}_planned: "{{{{ sriov_vfs_planned_vfs }}}}"
-        __e2e_{key}_dropins: "{{{{ __sriov_vfs_result.boot_order.changed }}}}"
+        __e2e_{key}_dropins: "{{{{ sriov_vfs_result.boot_order.changed }}}}"
 """
 PFS = '[{pf: enp1s0, num_vfs: 4}, {pci_address: "0000:02:00.0", num_vfs: max, drivers_autoprobe: false}]'
 PFS_2 = '[{pf: enp1s0, num_vfs: 2}, {pci_address: "0000:02:00.0", num_vfs: max, drivers_autoprobe: false}]'
