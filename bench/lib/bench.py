@@ -10,6 +10,7 @@ import importlib.util
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -61,8 +62,22 @@ def ansible_env(extra_collections=None, mitogen=False, forks=None):
     return env
 
 
-def run_playbook(playbook, inventories, env, args=(), label=""):
-    """Run ansible-playbook; return {wall, rc, tasks, stats, changed, ok, ...}."""
+# -vvv prints one line per remote execution: "<host> SSH: EXEC ..." over SSH (with pipelining one
+# per module run; a file transfer is one more), "<host> EXEC ..." on the local connection.
+EXEC_LINE = re.compile(r"^<([^>]+)> (?:SSH: )?EXEC ", re.M)
+
+
+def count_executions(stdout):
+    """{host as -vvv names it: remote executions} from the output of a -vvv run."""
+    counts = {}
+    for host in EXEC_LINE.findall(stdout):
+        counts[host] = counts.get(host, 0) + 1
+    return counts
+
+
+def run_playbook(playbook, inventories, env, args=(), label="", count=False):
+    """Run ansible-playbook; return {wall, rc, tasks, stats, changed, ok, ...}. ``count``: run
+    at -vvv and return the remote executions per host in ``executions``."""
     fd, times = tempfile.mkstemp(prefix="times-", suffix=".json", dir=WORK)
     os.close(fd)
     os.unlink(times)  # the callback writes it at the end of the run
@@ -70,11 +85,13 @@ def run_playbook(playbook, inventories, env, args=(), label=""):
     cmd = [PLAYBOOK]
     for inv in inventories:
         cmd += ["-i", inv]
-    cmd += [playbook] + list(args)
+    cmd += [playbook] + list(args) + (["-vvv"] if count else [])
     t0 = time.perf_counter()
     p = subprocess.run(cmd, env=env, cwd=WORK, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
     out = {"wall": wall, "rc": p.returncode, "label": label}
+    if count:
+        out["executions"] = count_executions(p.stdout)
     if os.path.exists(times):
         with open(times) as handle:
             data = json.load(handle)
@@ -88,7 +105,8 @@ def run_playbook(playbook, inventories, env, args=(), label=""):
     if p.returncode != 0:
         out["error"] = (p.stdout[-3000:] + "\n" + p.stderr[-2000:]).strip()
         log("%s failed (rc %d):\n%s" % (label or playbook, p.returncode, out["error"][-2500:]))
-    log("%s: %.1fs rc=%d changed=%s" % (label or os.path.basename(playbook), wall, p.returncode, out.get("changed")))
+    log("%s: %.1fs rc=%d changed=%s%s" % (label or os.path.basename(playbook), wall, p.returncode, out.get("changed"),
+                                          " executions=%s" % out["executions"] if count else ""))
     return out
 
 
@@ -182,6 +200,16 @@ def item_fleet(args):
             return r["wall"]
 
         pairs = stats.alternate(role, ping, args.fleet_pairs)
+        if "executions" not in out:
+            # counted once, on one host, outside the timed pairs (-vvv output of 100 hosts would
+            # load the controller and skew the timing)
+            one = ["--limit", "fleet000"]
+            out["executions"] = {
+                "role": run_playbook(os.path.join(PB, "fleet_vfs.yml"), [inv], env, ["--check"] + one,
+                                     "fleet role, counted", count=True).get("executions"),
+                "ping": run_playbook(os.path.join(PB, "fleet_ping.yml"), [inv], env, one,
+                                     "fleet ping, counted", count=True).get("executions"),
+            }
         out["forks"][str(forks)] = {
             "pairs": pairs,
             "failed_runs": [label for label, r in runs if r["rc"] != 0],
@@ -305,19 +333,21 @@ def lab_converge(lab, args, after_round):
     """Per round: collection (default strategy), baseline, collection under Mitogen; each from
     the same fresh state (loadvm), first run then re-run, then the same verify playbook."""
     invs = lab_inventories(lab)
-    tools = [("collection", os.path.join(REPO, "playbooks", "sriov_passthrough.yml"), ansible_env()),
-             ("baseline", baseline_playbook(), ansible_env(BASELINE_SITE))]
+    # the default-strategy tools run at -vvv to count their remote executions ("SSH: EXEC"
+    # lines); Mitogen prints no such line (it keeps one connection and one interpreter per host)
+    tools = [("collection", os.path.join(REPO, "playbooks", "sriov_passthrough.yml"), ansible_env(), True),
+             ("baseline", baseline_playbook(), ansible_env(BASELINE_SITE), True)]
     if "mitogen" in args.items:
         tools.append(("collection_mitogen", os.path.join(REPO, "playbooks", "sriov_passthrough.yml"),
-                      ansible_env(mitogen=True)))
+                      ansible_env(mitogen=True), False))
     verify_env = ansible_env()
     rounds = []
     for i in range(args.lab_pairs):
         rnd = {}
-        for name, playbook, env in tools:
+        for name, playbook, env, count in tools:
             lab.reset()
-            first = run_playbook(playbook, invs, env, [], "%s first #%d" % (name, i + 1))
-            rerun = run_playbook(playbook, invs, env, [], "%s re-run #%d" % (name, i + 1))
+            first = run_playbook(playbook, invs, env, [], "%s first #%d" % (name, i + 1), count=count)
+            rerun = run_playbook(playbook, invs, env, [], "%s re-run #%d" % (name, i + 1), count=count)
             verify = run_playbook(os.path.join(PB, "verify.yml"), invs, verify_env, [], "verify %s #%d" % (name, i + 1))
             rnd[name] = {"first": _brief(first), "rerun": _brief(rerun), "verified": verify["rc"] == 0,
                          "verify_error": verify.get("error", "")[-1500:]}
@@ -326,7 +356,7 @@ def lab_converge(lab, args, after_round):
 
 
 def _brief(r):
-    keep = ("wall", "rc", "ok", "changed", "failures", "skipped", "error")
+    keep = ("wall", "rc", "ok", "changed", "failures", "skipped", "error", "executions")
     out = dict((k, r.get(k)) for k in keep if k in r)
     out["changed_tasks"] = [t["task"] for t in r.get("tasks", []) if t["changed"]]
     return out
@@ -341,6 +371,8 @@ NOOP_TASKS = [
     ("libvirt_vf_pool_network", {"name": "passthrough", "pf": "enp1s0"}),
     ("libvirt_hostdev_interface", {"domain": "guestVM", "pci_address": "0000:02:10.2",
                                    "mac": "52:54:00:6d:90:02", "vlan": 42}),
+    # spoof checking is on for a new VF (igb): a setting already in place, not persisted
+    ("sriov_vf_settings", {"pf": "enp1s0", "vf_defaults": {"spoofchk": True}, "persist": False}),
 ]
 
 
@@ -353,6 +385,8 @@ def lab_pertask(lab, args):
             task = {"name": "noop %s %d" % (module, i), "virt.sriov." + module: params}
             if module == "kernel_cmdline":
                 task["check_mode"] = True  # never touch the boot configuration in a benchmark
+            if module == "sriov_vf_settings":
+                task["ignore_errors"] = True  # a driver that reports otherwise must not end the playbook
             tasks.append(task)
     play = [{"name": "Per-task cost", "hosts": "hypervisors", "gather_facts": False, "tasks": tasks}]
     path = os.path.join(WORK, "pertask.yml")
