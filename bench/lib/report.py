@@ -178,8 +178,9 @@ def render(d):
                        "the hotplug). The collection makes %s remote executions per host on its first run, the "
                        "baseline %s; the collection's modules also check what the baseline does not (VF users in "
                        "libvirt before a count change, the boot ordering of libvirt after udev, a read-back of "
-                       "every PF)." % (c1, executions(rounds[0]["collection"]["first"]),
-                                      executions(rounds[0]["baseline"]["first"])))
+                       "every PF)." % (
+                           c1, executions(rounds[0]["collection"]["first"]),
+                           executions(rounds[0]["baseline"]["first"])))
         if v2 is not None and v2 > TARGETS["rerun"]:
             why.append("**Converge, re-run (%s vs target 0.5x).** A re-run still makes its remote executions, "
                        "each reading the host to find that nothing changes: %s per host for the collection, %s for "
