@@ -366,7 +366,8 @@ NOOP_TASKS = [
     ("sriov_info", {}),
     ("iommu_info", {}),
     ("sriov_vfs", {"pf": "enp1s0", "num_vfs": 4}),
-    ("sriov_udev_rule", {"pf": "enp1s0", "num_vfs": 4}),
+    # link_up as the VF stage wrote the rule (the module's own default is false)
+    ("sriov_udev_rule", {"pf": "enp1s0", "num_vfs": 4, "link_up": True}),
     ("kernel_cmdline", {"present": ["intel_iommu=on", "iommu=pt"]}),
     ("libvirt_vf_pool_network", {"name": "passthrough", "pf": "enp1s0"}),
     ("libvirt_hostdev_interface", {"domain": "guestVM", "pci_address": "0000:02:10.2",
