@@ -219,8 +219,8 @@ def render(d):
         rpb = [(r["collection_mitogen"]["rerun"]["wall"], r["baseline"]["rerun"]["wall"]) for r in rounds]
         cmb, vmb = ratio_cell(fpb)
         L += ["", "For comparison with item 1's targets: collection under Mitogen / baseline (default strategy): first "
-              "run %s (target <= %.2fx: %s), re-run %s." % (cmb, TARGETS["mitogen_first"],
-                                                          met(vmb, TARGETS["mitogen_first"]), ratio_cell(rpb)[0])]
+              "run %s (target <= %.2fx: %s), re-run %s." % (
+                  cmb, TARGETS["mitogen_first"], met(vmb, TARGETS["mitogen_first"]), ratio_cell(rpb)[0])]
         summary_rows.append(("5 Mitogen first run / baseline", cmb, "<= %.2fx" % TARGETS["mitogen_first"],
                              met(vmb, TARGETS["mitogen_first"])))
         if vmb is not None and vmb > TARGETS["mitogen_first"]:
