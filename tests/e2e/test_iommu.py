@@ -177,19 +177,19 @@ def test_iommu_role_enable(lab_factory):
     # connection open across a guest reboot: without keepalives ansible.builtin.reboot waits on
     # the dead ControlMaster for ever (seen: "Timed out waiting for last boot time check").
     keepalive = {"ansible_ssh_extra_args": "-o ServerAliveInterval=5 -o ServerAliveCountMax=3"}
-    check_enable_play(lab.run_playbook(ENABLE_PLAY, extra_vars=keepalive, diff=True))
+    check_enable_play(lab.run_playbook(ENABLE_PLAY, extra_vars=keepalive, diff=True), ENABLE[0])
 
 
-def check_enable_play(res):
+def check_enable_play(res, host):
     out = results(res)
 
     # check: fails, names the kernel argument to add and the one that disables the IOMMU
-    assert "The IOMMU of iommu is not enabled" in out["check_msg"], out
+    assert f"The IOMMU of {host} is not enabled" in out["check_msg"], out
     assert "intel_iommu=off" in out["check_msg"] and "intel_iommu=on" in out["check_msg"], out
     assert "Remediation (kernel_args)" in out["check_msg"], out
 
     # enable without reboot: arguments written, host stopped with a clear message
-    assert out["noreboot_msg"].startswith("Reboot required on iommu: the IOMMU is not enabled"), out
+    assert out["noreboot_msg"].startswith(f"Reboot required on {host}: the IOMMU is not enabled"), out
     assert "intel_iommu=on iommu=pt and no longer intel_iommu=off" in out["noreboot_msg"], out
     assert "iommu_reboot=true" in out["noreboot_msg"], out
 
