@@ -32,7 +32,9 @@ pytestmark = pytest.mark.lab
 PF1_DEV = "/sys/class/net/enp1s0/device"
 PF2_DEV = "/sys/class/net/enp2s0/device"
 SETTINGS_RULE = "/etc/udev/rules.d/83-virt-sriov-vf-settings-0000:01:00.0.rules"
+# The count rule of the test turns autoprobe off (at the reload and the reboot): back to the default.
 CLEANUP = (f"echo 0 > {PF1_DEV}/sriov_numvfs; echo 0 > {PF2_DEV}/sriov_numvfs; "
+           f"echo 1 > {PF1_DEV}/sriov_drivers_autoprobe; "
            "rm -f /etc/udev/rules.d/82-virt-sriov-numvfs-*.rules "
            "/etc/udev/rules.d/83-virt-sriov-vf-settings-*.rules; udevadm control --reload")
 # The VF interface of VF 1, after its igbvf driver is bound again (so it takes the admin MAC).
