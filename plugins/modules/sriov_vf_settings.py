@@ -51,7 +51,7 @@ description:
     C(driver_override), load vfio-pci, unbind a driver the kernel bound while creating the VF
     (C(igbvf) after a driver reload) and probe the VF again; for V(none) they set
     C(driver_override) to V(none) and unbind. Once something else clears C(driver_override)
-    (libvirt giving a VF back to the host), the lines leave the VF alone. V(host) needs no line:
+    (libvirt giving a VF back to the host), the lines leave the VF alone. V(host) needs no line;
     the kernel binds the VF driver itself.
   - The rule holds exactly the settings of the last run for that PF. A PF without settings (or
     O(persist=false)) has its settings rule removed; the settings already applied stay as they are.
