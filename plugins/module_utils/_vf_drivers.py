@@ -104,7 +104,7 @@ def describe(state):
     return driver
 
 
-def plan_changes(desired, states, pf_label):
+def plan_changes(desired, states):
     """Driver changes {vf, setting: driver, before, after, pci_address} for the VFs whose
     driver differs from the one wanted (``states``: VF index -> read_state, when it exists)."""
     changes = []

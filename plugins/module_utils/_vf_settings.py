@@ -625,7 +625,7 @@ def plan_pf(host, entry, persist, ip_path, reader=read_vf_settings, check_mode=F
     addresses = vf_addresses(host, address)
     driver_states = dict((index, read_driver_state(host, addresses[index]))
                          for index, settings in desired.items() if "driver" in settings and index in addresses)
-    driver_changes = plan_driver_changes(desired, driver_states, label)
+    driver_changes = plan_driver_changes(desired, driver_states)
     path = rule_path(address)
     rule_before = host.read_text(path)
     rule_after = render_rule(address, desired, ip_path, addresses) if persist else None
