@@ -35,6 +35,7 @@ for i in 0 1 2 3; do
 done"""
 WANTED = {"pf": "enp1s0", "vfs": [{"vf": 2, "driver": "vfio-pci"}, {"vf": 3, "driver": "none"}]}
 BACK = {"pf": "enp1s0", "vfs": [{"vf": "2-3", "driver": "host"}]}
+FOUR_STEPS = (("check1", True), ("apply1", False), ("check2", True), ("apply2", False))
 
 
 def _task(name, module_args, check=False, ignore=False):
@@ -90,8 +91,7 @@ def test_vf_drivers_bind_heal_guard_and_return(clean_lab):
       virt.sriov.sriov_vfs: {pf: enp1s0, num_vfs: 4}
     - name: count rule
       virt.sriov.sriov_udev_rule: {pf: enp1s0, num_vfs: 4, link_up: true}
-""" + "".join(_task(n, WANTED, check=c) for n, c in (("check1", True), ("apply1", False),
-                                                      ("check2", True), ("apply2", False))) + _shell(
+""" + "".join(_task(n, WANTED, check=c) for n, c in FOUR_STEPS) + _shell(
         "readback", DRIVERS + "\necho ===\ncat " + RULE)
     res = lab.run_playbook(play)
     r = {t.task: t for t in res.tasks}
