@@ -346,7 +346,7 @@ def test_driver_host_brings_the_vf_back_and_drops_its_lines(env):
 
 def test_driver_of_vf_in_use_refused_naming_user(env):
     vf2 = env.fake.vf_address(PF1, 2)
-    env.state["usage"] = Usage({vf2: ["domain guestVM (shut off)"]})
+    env.state["usage"] = usage_of(env.fake, domains=[guest("guestVM", [vf2], running=False)])
     result = env({"pf": "enp1s0", "vfs": [{"vf": 2, "driver": "vfio-pci"}, {"vf": 1, "trust": True}]})
     assert result["failed"] and "Refusing to change the driver of VFs in use" in result["msg"]
     assert "VF 2 (%s) driver: domain guestVM (shut off)" % vf2 in result["msg"]
