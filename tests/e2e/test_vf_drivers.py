@@ -22,8 +22,9 @@ pytestmark = pytest.mark.lab
 
 PF_DEV = "/sys/class/net/enp1s0/device"
 RULE = "/etc/udev/rules.d/83-virt-sriov-vf-settings-0000:01:00.0.rules"
+# sriov_drivers_autoprobe back to 1: another test may have left it at 0 (VFs without a driver).
 CLEANUP = (f"virsh define /usr/local/share/virt-sriov-lab/guestVM.xml >/dev/null; "
-           f"echo 0 > {PF_DEV}/sriov_numvfs; "
+           f"echo 0 > {PF_DEV}/sriov_numvfs; echo 1 > {PF_DEV}/sriov_drivers_autoprobe; "
            "rm -f /etc/udev/rules.d/82-virt-sriov-numvfs-*.rules "
            "/etc/udev/rules.d/83-virt-sriov-vf-settings-*.rules; udevadm control --reload")
 # One line per VF: index, PCI address, bound driver (- for none), driver_override, netdevs.
@@ -88,9 +89,9 @@ def test_vf_drivers_bind_heal_guard_and_return(clean_lab):
   gather_facts: false
   tasks:
     - name: VFs
-      virt.sriov.sriov_vfs: {pf: enp1s0, num_vfs: 4}
+      virt.sriov.sriov_vfs: {pf: enp1s0, num_vfs: 4, drivers_autoprobe: true}
     - name: count rule
-      virt.sriov.sriov_udev_rule: {pf: enp1s0, num_vfs: 4, link_up: true}
+      virt.sriov.sriov_udev_rule: {pf: enp1s0, num_vfs: 4, link_up: true, drivers_autoprobe: true}
 """ + "".join(_task(n, WANTED, check=c) for n, c in FOUR_STEPS) + _shell(
         "readback", DRIVERS + "\necho ===\ncat " + RULE)
     res = lab.run_playbook(play)
