@@ -48,6 +48,16 @@ from ansible_collections.virt.sriov.plugins.module_utils._vf_count_owners import
     ini_sections,
     read_config_text,
 )
+from ansible_collections.virt.sriov.plugins.module_utils._vf_drivers import (
+    DriverApplier,
+    check_changes as check_driver_changes,
+    is_driver_line,
+    normalize_driver,
+    plan_changes as plan_driver_changes,
+    read_state as read_driver_state,
+    rule_lines as driver_rule_lines,
+    validate_driver_line,
+)
 from ansible_collections.virt.sriov.plugins.module_utils._udev import (
     DEFAULT_DIR,
     default_rule_path,
@@ -57,7 +67,7 @@ from ansible_collections.virt.sriov.plugins.module_utils._udev import (
 
 # The settings a VF entry may hold, and the ip keyword of each.
 SETTING_NAMES = ("mac", "vlan", "qos", "vlan_proto", "spoofchk", "trust", "max_tx_rate",
-                 "min_tx_rate", "link_state")
+                 "min_tx_rate", "link_state", "driver")
 # What one ``ip link set ... vf N`` call changes, in the order they are applied (vlan covers
 # vlan, qos and vlan_proto: ip sets them together).
 APPLY_ORDER = ("spoofchk", "trust", "link_state", "max_tx_rate", "min_tx_rate", "vlan", "mac")
@@ -164,6 +174,8 @@ def normalize_settings(raw, where):
             raise SriovError("Invalid link_state %r for %s: expected one of %s."
                              % (raw["link_state"], where, ", ".join(LINK_STATES)))
         result["link_state"] = raw["link_state"]
+    if "driver" in raw:
+        result["driver"] = normalize_driver(raw["driver"], where)
     return result
 
 
@@ -308,11 +320,15 @@ def rule_path(address):
     return "%s/%s%s.rules" % (DEFAULT_DIR, FILE_PREFIX, parse_pci_address(address))
 
 
-def render_rule(address, desired, ip_path):
-    """The rule file text for the desired settings of a PF (None when there are none)."""
+def render_rule(address, desired, ip_path, vf_addresses_=None):
+    """The rule file text for the desired settings of a PF (None when there are none).
+
+    ``vf_addresses_`` (VF index -> PCI address) is needed for the driver lines, which match the
+    VF's own PCI events; a VF without a known address (check mode: not created yet) gets none.
+    """
     address = parse_pci_address(address)
-    if not desired:
-        return None
+    vf_addresses_ = vf_addresses_ or {}
+    count = 0
     lines = [
         MARKER,
         "# Re-applies the VF settings of PF %s each time its interface appears (boot, driver "
@@ -333,6 +349,23 @@ def render_rule(address, desired, ip_path):
             argv = [ip_path, "link", "set", "dev", "$name", "vf", str(int(index))] + setting_args(group, values)
             lines.append('ACTION=="add", SUBSYSTEM=="net", KERNELS=="%s", ATTR{device/sriov_numvfs}=="?*", '
                          'RUN+="%s"' % (address, " ".join(argv)))
+            count += 1
+    drivers = [(index, desired[index]["driver"]) for index in sorted(desired)
+               if desired[index].get("driver") and vf_addresses_.get(index) is not None]
+    driver_lines = []
+    for index, wanted in drivers:
+        vf_lines = driver_rule_lines(vf_addresses_[index], wanted)
+        if vf_lines:
+            driver_lines.append("# VF %d (%s): driver %s, on the VF's own PCI events."
+                                % (index, vf_addresses_[index], wanted))
+            driver_lines.extend(vf_lines)
+            count += len(vf_lines)
+    if count == 0:
+        return None
+    if driver_lines:
+        lines.append("# The kernel binds a new VF before udev sees it; these lines move it where "
+                     "driver_override says, and leave it alone once someone else clears that.")
+        lines.extend(driver_lines)
     text = "\n".join(lines) + "\n"
     validate_rule_text(text, address)
     return text
@@ -345,6 +378,9 @@ def validate_rule_text(text, address=None):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         count += 1
+        if is_driver_line(line):
+            validate_driver_line(line)
+            continue
         items = parse_rule_line(line)
         expected_keys = [("ACTION", "=="), ("SUBSYSTEM", "=="), ("KERNELS", "=="),
                          ("ATTR{device/sriov_numvfs}", "=="), ("RUN", "+=")]
@@ -415,19 +451,33 @@ def load_usage(host, uri):
         raise SriovError("listing libvirt domains and networks failed: %s" % exc)
 
 
-def check_guard(plans, usage_loader):
-    """Refuse MAC/VLAN changes on VFs that a guest or an active hostdev network holds.
+def _guarded(plans):
+    """(plan, change) pairs that libvirt's users of a VF must not see: MAC, VLAN, driver."""
+    return [(plan, change) for plan in plans
+            for change in plan["changes"] + plan.get("driver_changes", [])
+            if change["setting"] in ("mac", "vlan", "driver")]
 
-    ``usage_loader()`` returns a VfUsage or raises SriovError (then every MAC/VLAN change is
-    refused with that reason: a guard that cannot see does not let the change through).
+
+def check_guard(plans, usage_loader):
+    """Refuse MAC/VLAN and driver changes on VFs that a guest or an active hostdev network holds.
+
+    ``usage_loader()`` returns a VfUsage or raises SriovError (then every such change is refused
+    with that reason: a guard that cannot see does not let the change through).
     """
-    owned = [(plan, change) for plan in plans for change in plan["changes"] if change["setting"] in ("mac", "vlan")]
+    owned = _guarded(plans)
     if not owned:
         return
     try:
         usage = usage_loader()
     except SriovError as exc:
         vfs = ", ".join("%s VF %d %s" % (plan["label"], change["vf"], change["setting"]) for plan, change in owned)
+        if any(change["setting"] == "driver" for _plan, change in owned):
+            raise SriovError(
+                "Refusing to change MAC, VLAN or driver (%s): libvirt sets MAC and VLAN on VFs its "
+                "guests use and moves them between drivers, and whether a guest or hostdev network "
+                "uses these VFs could not be checked: %s. Make libvirt reachable (uri) or leave mac, "
+                "vlan and driver out." % (vfs, exc.msg.rstrip(".")),
+            )
         raise SriovError(
             "Refusing to change MAC or VLAN (%s): libvirt sets them on VFs its guests use, and "
             "whether a guest or hostdev network uses these VFs could not be checked: %s. Make "
@@ -440,17 +490,25 @@ def check_guard(plans, usage_loader):
         if holders:
             busy.append({"pf": plan["label"], "vf": change["vf"], "pci_address": str(address),
                          "setting": change["setting"], "users": holders})
-    if busy:
-        named = " | ".join("PF %s VF %d (%s) %s: %s" % (b["pf"], b["vf"], b["pci_address"], b["setting"], "; ".join(b["users"]))
-                           for b in busy)
+    if not busy:
+        return
+    named = " | ".join("PF %s VF %d (%s) %s: %s" % (b["pf"], b["vf"], b["pci_address"], b["setting"], "; ".join(b["users"]))
+                       for b in busy)
+    if all(b["setting"] == "driver" for b in busy):
         raise SriovError(
-            "Refusing to change MAC or VLAN of VFs in use: libvirt sets them while a guest holds the "
-            "VF and restores them when it releases it: %s. Set the MAC and VLAN in the guest's "
-            "interface definition (virt.sriov.libvirt_hostdev_interface), or release the VF first; "
-            "trust, spoofchk, rates and link_state can be changed while in use."
-            % named,
+            "Refusing to change the driver of VFs in use: %s. A guest that uses the VF, or starts "
+            "with it, needs it where libvirt puts it. Detach the VF from the guest (or remove it "
+            "from the hostdev network) first." % named,
             vfs_in_use=busy,
         )
+    raise SriovError(
+        "Refusing to change %s of VFs in use: libvirt sets them while a guest holds the "
+        "VF and restores them when it releases it: %s. Set the MAC and VLAN in the guest's "
+        "interface definition (virt.sriov.libvirt_hostdev_interface), or release the VF first; "
+        "trust, spoofchk, rates and link_state can be changed while in use."
+        % ("MAC, VLAN or driver" if any(b["setting"] == "driver" for b in busy) else "MAC or VLAN", named),
+        vfs_in_use=busy,
+    )
 
 
 # ----------------------------------------------------------------------------------------- apply
@@ -561,11 +619,16 @@ def plan_pf(host, entry, persist, ip_path, reader=read_vf_settings, check_mode=F
     numvfs = facts.get("numvfs") or 0
     missing = [] if check_mode else None
     desired = desired_per_vf(label, numvfs, entry.get("vf_defaults"), entry.get("vfs"), missing=missing)
-    current = reader(host, facts["netdev"]) if desired else {}
+    wants_settings = any(name != "driver" for settings in desired.values() for name in settings)
+    current = reader(host, facts["netdev"]) if wants_settings else {}
     changes = plan_changes(desired, current)
+    addresses = vf_addresses(host, address)
+    driver_states = dict((index, read_driver_state(host, addresses[index]))
+                         for index, settings in desired.items() if "driver" in settings and index in addresses)
+    driver_changes = plan_driver_changes(desired, driver_states)
     path = rule_path(address)
     rule_before = host.read_text(path)
-    rule_after = render_rule(address, desired, ip_path) if persist else None
+    rule_after = render_rule(address, desired, ip_path, addresses) if persist else None
     warnings = []
     if missing:
         warnings.append("Check mode: PF %s has %d VFs now; VF %s does not exist yet (an earlier task "
@@ -577,7 +640,7 @@ def plan_pf(host, entry, persist, ip_path, reader=read_vf_settings, check_mode=F
                         "task may create VFs that a real run would set." % label)
     for index, wanted in sorted(desired.items()):
         have = current_values(current.get(index))
-        unknown = sorted(n for n in wanted if have.get(n) is None)
+        unknown = sorted(n for n in wanted if n != "driver" and have.get(n) is None)
         if unknown and index in current:
             warnings.append("PF %s does not report %s of VF %d: the module cannot tell whether it "
                             "is set and applies it on every run." % (label, ", ".join(unknown), index))
@@ -595,7 +658,9 @@ def plan_pf(host, entry, persist, ip_path, reader=read_vf_settings, check_mode=F
         "desired": desired,
         "current": current,
         "changes": changes,
-        "vf_addresses": vf_addresses(host, address),
+        "driver_states": driver_states,
+        "driver_changes": driver_changes,
+        "vf_addresses": addresses,
         "rule_path": path,
         "rule_before": rule_before,
         "rule_after": rule_after,
@@ -617,15 +682,41 @@ def _entries(params):
     return entries, {}
 
 
-def _report_vf(plan, index, settings):
+def _report_vf(plan, index, settings, driver_state):
     values = current_values(settings)
     address = plan["vf_addresses"].get(index)
-    values.update({"vf": index, "pci_address": str(address) if address is not None else None})
+    values.update({"vf": index, "pci_address": str(address) if address is not None else None,
+                   "driver": (driver_state or {}).get("driver"),
+                   "driver_override": (driver_state or {}).get("driver_override")})
     return values
 
 
-def manage_vf_settings(host, params, check_mode=False, usage_loader=None, reader=read_vf_settings):
-    """Everything sriov_vf_settings does; returns the result dict."""
+def _predicted_driver_state(wanted, state):
+    """What read_driver_state would show after moving a VF to ``wanted`` (check mode)."""
+    if wanted == "vfio-pci":
+        return {"driver": "vfio-pci", "driver_override": "vfio-pci"}
+    if wanted == "none":
+        return {"driver": None, "driver_override": "none"}
+    driver = (state or {}).get("driver")
+    return {"driver": driver if driver not in (None, "vfio-pci", "pci-stub") else None, "driver_override": None}
+
+
+def _apply_drivers(applier, plans, journal, ip_path, host):
+    """Move the VFs to their drivers; on failure undo the drivers and the settings of this run."""
+    try:
+        applier.apply(plans)
+    except SriovError as exc:
+        undone, not_undone = applier.rollback()
+        more_undone, more_not_undone = rollback(host, journal, ip_path)
+        undone, not_undone = undone + more_undone, not_undone + more_not_undone
+        raise SriovError("%s. %s" % (exc.msg.rstrip("."), _rollback_sentence(undone, not_undone)),
+                         rolled_back=undone, not_rolled_back=not_undone, **exc.details)
+
+
+def manage_vf_settings(host, params, check_mode=False, usage_loader=None, reader=read_vf_settings,
+                       writer=None):
+    """Everything sriov_vf_settings does; returns the result dict. ``writer``: the bounded
+    sysfs writer for driver changes (``_numvfs.SubprocessWriter``)."""
     persist = params.get("persist", True)
     entries, seen = _entries(params)
     ip_path = find_binary(host, ["ip"])
@@ -642,6 +733,8 @@ def manage_vf_settings(host, params, check_mode=False, usage_loader=None, reader
     if usage_loader is None:
         def usage_loader():
             return load_usage(host, params.get("uri") or "qemu:///system")
+    for plan in plans:
+        check_driver_changes(host, plan)
     check_guard(plans, usage_loader)
 
     warnings = []
@@ -658,6 +751,11 @@ def manage_vf_settings(host, params, check_mode=False, usage_loader=None, reader
     if not check_mode:
         journal = apply_changes(host, plans, ip_path)
         verify_applied(host, plans, ip_path, journal, reader=reader)
+        if any(plan["driver_changes"] for plan in plans):
+            if writer is None:
+                from ansible_collections.virt.sriov.plugins.module_utils._numvfs import SubprocessWriter
+                writer = SubprocessWriter()
+            _apply_drivers(DriverApplier(host, writer), plans, journal, ip_path, host)
         rules_changed = [p for p in plans if p["rule_changed"]]
         for plan in rules_changed:
             if plan["rule_after"] is None:
@@ -676,7 +774,7 @@ def manage_vf_settings(host, params, check_mode=False, usage_loader=None, reader
     result_pfs = []
     for plan in plans:
         before_vfs, after_vfs = {}, {}
-        for change in plan["changes"]:
+        for change in plan["changes"] + plan["driver_changes"]:
             key = "%s vf %d" % (plan["netdev"], change["vf"])
             before_vfs.setdefault(key, {}).update(change["before"])
             after_vfs.setdefault(key, {}).update(change["after"])
@@ -692,14 +790,22 @@ def manage_vf_settings(host, params, check_mode=False, usage_loader=None, reader
                     merged = current_values(final.get(change["vf"]))
                     merged.update(change["after"])
                     final[change["vf"]] = dict(merged, vlan_protocol=merged.get("vlan_proto"))
+        drivers = {}
+        for index in plan["desired"]:
+            address = plan["vf_addresses"].get(index)
+            state = read_driver_state(host, address) if address is not None else None
+            wanted = plan["desired"][index].get("driver")
+            if check_mode and wanted and any(c["vf"] == index for c in plan["driver_changes"]):
+                state = _predicted_driver_state(wanted, state)
+            drivers[index] = state
         result_pfs.append({
             "pf": plan["netdev"],
             "pci_address": str(plan["address"]),
             "driver": plan["driver"],
             "numvfs": plan["numvfs"],
-            "changed": bool(plan["changes"]) or plan["rule_changed"],
-            "changes": plan["changes"],
-            "vfs": [_report_vf(plan, index, final.get(index)) for index in sorted(plan["desired"])],
+            "changed": bool(plan["changes"]) or bool(plan["driver_changes"]) or plan["rule_changed"],
+            "changes": plan["changes"] + plan["driver_changes"],
+            "vfs": [_report_vf(plan, index, final.get(index), drivers.get(index)) for index in sorted(plan["desired"])],
             "rule_path": plan["rule_path"],
             "rule_changed": plan["rule_changed"],
             "rule": plan["rule_after"],

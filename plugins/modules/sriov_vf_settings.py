@@ -10,13 +10,14 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: sriov_vf_settings
-short_description: Set the administrative settings of SR-IOV virtual functions and keep them across reboots and driver reloads
+short_description: Set the administrative settings and drivers of SR-IOV virtual functions and keep them across reboots and driver reloads
 version_added: 1.1.0
 author: Virt SR-IOV Maintainers (@virt-sriov)
 description:
   - Sets, per virtual function (VF) of a physical function (PF), the settings the PF holds for
     it, as C(ip link set dev PF vf N ...) does, MAC address, VLAN (with priority and protocol),
-    trust, spoof checking, transmit rate limits and link state.
+    trust, spoof checking, transmit rate limits and link state; and the driver of the VF
+    (O(vfs[].driver), V(vfio-pci) ahead of time, the host's VF driver, or none).
   - The current values are read once per PF from C(ip -j -d link show dev PF). Each setting that
     differs is applied with its own C(ip link set) call; settings that already match are left
     alone, so a second run reports no change.
@@ -32,6 +33,12 @@ description:
     link state may change while a guest uses the VF. When the libvirt scan cannot complete
     (libvirt-python missing, libvirt not reachable), MAC and VLAN changes are refused with the
     reason.
+  - O(vfs[].driver) moves a VF between drivers through sysfs, C(driver_override) of the VF, an
+    unbind from its current driver and a probe (C(/sys/bus/pci/drivers_probe)), each write
+    bounded in time; C(modprobe vfio-pci) loads vfio-pci first when needed. The module then
+    waits (bounded) until the VF is on the driver wanted. Changing the driver of a VF that a
+    libvirt domain (running or defined) or an active hostdev network uses is refused, naming
+    the user, and so is any driver change when the libvirt scan cannot complete.
   - With O(persist=true) the settings come back by themselves after a reboot, a driver reload
     (C(modprobe -r igb; modprobe igb)) or a PF reset, all of which reset every VF setting. One
     udev rule file per PF, C(/etc/udev/rules.d/83-virt-sriov-vf-settings-<PF PCI address>.rules),
@@ -39,6 +46,13 @@ description:
     network interface appears. It sorts after the VF count rule of M(virt.sriov.sriov_udev_rule)
     (C(82-virt-sriov-numvfs-<PF PCI address>.rules)), which creates the VFs during the same
     event; udev runs the programs after every rule of the event has been applied.
+  - The drivers are persisted in the same file, with lines on the VF's own PCI C(add) and
+    C(bind) events matched by the VF's PCI address (C(KERNEL==)). For V(vfio-pci) they set
+    C(driver_override), load vfio-pci, unbind a driver the kernel bound while creating the VF
+    (C(igbvf) after a driver reload) and probe the VF again; for V(none) they set
+    C(driver_override) to V(none) and unbind. Once something else clears C(driver_override)
+    (libvirt giving a VF back to the host), the lines leave the VF alone. V(host) needs no line;
+    the kernel binds the VF driver itself.
   - The rule holds exactly the settings of the last run for that PF. A PF without settings (or
     O(persist=false)) has its settings rule removed; the settings already applied stay as they are.
   - The module warns when other configuration also sets VF settings of the PF, a
@@ -52,15 +66,17 @@ attributes:
   check_mode:
     support: full
     details:
-      - Predicts every change per VF and setting, the rule file, and the refusal of MAC or VLAN
-        changes on VFs in use. It cannot predict that a driver refuses a setting.
+      - Predicts every change per VF and setting, the rule file, and the refusal of MAC, VLAN or
+        driver changes on VFs in use. It cannot predict that a driver refuses a setting or that a
+        VF does not bind.
       - VFs named in O(vfs) that do not exist yet (an earlier task in check mode would create
         them) are predicted as changed, with a warning; O(vf_defaults) cover only the VFs that
         exist.
   diff_mode:
     support: full
     details:
-      - Shows the changed settings per VF (C(<PF> vf <N>)) before and after, and the rule file.
+      - Shows the changed settings per VF (C(<PF> vf <N>)) before and after (a driver as the
+        bound driver, or V(none), before and the choice after), and the rule file.
   idempotent:
     support: full
 options:
@@ -134,6 +150,16 @@ options:
           - Link state of the VF, V(auto) (follows the PF), V(enable) or V(disable).
         type: str
         choices: [auto, enable, disable]
+      driver:
+        description:
+          - The driver the VF is bound to. V(vfio-pci) binds it to vfio-pci ahead of time (for
+            DPDK on the host or guests with C(managed='no')); it needs the IOMMU on.
+          - V(host) gives it the VF driver the kernel picks for it (C(igbvf) for an Intel 82576
+            VF) and clears C(driver_override); it needs the PF's C(sriov_drivers_autoprobe) on.
+          - V(none) leaves it without a driver (C(driver_override) V(none), a name no driver has).
+          - Left out, the driver is not touched.
+        type: str
+        choices: [vfio-pci, host, none]
   pfs:
     description:
       - Several PFs in one run, each a dict with C(pf) or C(pci_address) and its C(vfs) and
@@ -173,7 +199,13 @@ seealso:
   - module: virt.sriov.sriov_udev_rule
   - module: virt.sriov.libvirt_hostdev_interface
 notes:
-  - libvirt (through O(uri)) is asked only when a MAC address or VLAN is about to change.
+  - libvirt (through O(uri)) is asked only when a MAC address, VLAN or driver is about to change.
+  - libvirt itself moves a VF of an C(<interface type='hostdev' managed='yes'>) to vfio-pci when
+    the guest starts, and may give it back to the host driver (clearing C(driver_override)) when
+    the guest releases it; O(vfs[].driver=vfio-pci) is meant for VFs nobody manages that way.
+    Run the module again to bind such a VF to vfio-pci again.
+  - The driver lines name the VF's PCI address as it is when the module runs; a PF keeps the
+    same addresses for the same VF count, and the module writes the lines again when it runs.
   - The rule applies the settings of the VF indexes it names; if the VF count at boot is lower,
     the lines of missing VFs fail in udev's log and the others still apply.
   - Rate limits need the PF's link up when the rule runs. The C(virt.sriov.sriov_vfs) role's count
@@ -181,7 +213,8 @@ notes:
     can still be refused at boot (see udev's log).
 requirements:
   - iproute2 (C(ip)) and udev on the host.
-  - libvirt-python on the host to change MAC addresses and VLANs (see O(uri)).
+  - libvirt-python on the host to change MAC addresses, VLANs and drivers (see O(uri)).
+  - C(modprobe) (kmod) on the host to load vfio-pci for O(vfs[].driver=vfio-pci).
 """
 
 EXAMPLES = r"""
@@ -198,6 +231,22 @@ EXAMPLES = r"""
         qos: 3
       - vf: 1-3
         max_tx_rate: 500
+
+- name: VF 2 on vfio-pci for a DPDK application, VF 3 without a driver
+  virt.sriov.sriov_vf_settings:
+    pf: enp1s0
+    vfs:
+      - vf: 2
+        driver: vfio-pci
+      - vf: 3
+        driver: none
+
+- name: Give VF 2 back to its host driver (igbvf)
+  virt.sriov.sriov_vf_settings:
+    pf: enp1s0
+    vfs:
+      - vf: 2
+        driver: host
 
 - name: Several PFs in one run, applied now and re-applied at boot
   virt.sriov.sriov_vf_settings:
@@ -248,8 +297,10 @@ pfs:
       description:
         - The settings changed (in check mode, to be changed), in the order applied, each with
           C(vf), C(setting) (one of V(mac), V(vlan), V(trust), V(spoofchk), V(max_tx_rate),
-          V(min_tx_rate), V(link_state)) and C(before)/C(after) dicts (C(vlan) holds C(vlan),
-          C(qos) and C(vlan_proto)).
+          V(min_tx_rate), V(link_state), V(driver)) and C(before)/C(after) dicts (C(vlan) holds
+          C(vlan), C(qos) and C(vlan_proto); C(driver) holds the bound driver, or V(none),
+          before, and V(vfio-pci), V(host) or V(none) after). Driver changes come after the
+          others, in the order applied.
       type: list
       elements: dict
       sample: [{"vf": 0, "setting": "trust", "before": {"trust": false}, "after": {"trust": true}}]
@@ -258,12 +309,14 @@ pfs:
         - The VFs that have settings, with their values after the run as the PF reports them (in
           check mode, as predicted).
         - Keys C(vf), C(pci_address), C(mac), C(vlan), C(qos), C(vlan_proto), C(trust), C(spoofchk),
-          C(max_tx_rate), C(min_tx_rate), C(link_state) (null where the driver reports nothing).
+          C(max_tx_rate), C(min_tx_rate), C(link_state) (null where the driver reports nothing),
+          C(driver) (the bound driver, null when none) and C(driver_override) (null when unset).
       type: list
       elements: dict
       sample: [{"vf": 0, "pci_address": "0000:01:10.0", "mac": "52:54:00:6d:90:10", "vlan": 100,
                 "qos": 3, "vlan_proto": "802.1Q", "trust": true, "spoofchk": false,
-                "max_tx_rate": 0, "min_tx_rate": 0, "link_state": "auto"}]
+                "max_tx_rate": 0, "min_tx_rate": 0, "link_state": "auto", "driver": "igbvf",
+                "driver_override": null}]
     rule_path:
       description: The settings rule file of the PF.
       type: str
@@ -289,6 +342,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.virt.sriov.plugins.module_utils._host import Host
 from ansible_collections.virt.sriov.plugins.module_utils._libvirt_args import LIBVIRT_COMMON_ARGSPEC
 from ansible_collections.virt.sriov.plugins.module_utils._module import run_module
+from ansible_collections.virt.sriov.plugins.module_utils._numvfs import SubprocessWriter
 from ansible_collections.virt.sriov.plugins.module_utils._vf_settings import manage_vf_settings
 
 VF_SETTING_SPEC = dict(
@@ -301,6 +355,7 @@ VF_SETTING_SPEC = dict(
     max_tx_rate=dict(type="int"),
     min_tx_rate=dict(type="int"),
     link_state=dict(type="str", choices=["auto", "enable", "disable"]),
+    driver=dict(type="str", choices=["vfio-pci", "host", "none"]),
 )
 
 
@@ -329,7 +384,8 @@ def main():
     )
     run_module(
         module,
-        lambda m: manage_vf_settings(Host(run_command=m.run_command), m.params, check_mode=m.check_mode),
+        lambda m: manage_vf_settings(Host(run_command=m.run_command), m.params, check_mode=m.check_mode,
+                                     writer=SubprocessWriter()),
         lock_name="sriov_vf_settings",
     )
 

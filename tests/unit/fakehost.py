@@ -204,8 +204,68 @@ class FakeHost(object):
                             netdevs=[netdev] if netdev else [],
                             mac="00:00:00:00:00:00" if index == 0 else "02:00:00:00:%02x:%02x" % (self._vf_netdev_counter, index))
             self._link("%s/%s/physfn" % (DEVICES, vf), base)
+            self.write("%s/%s/driver_override" % (DEVICES, vf), "(null)\n")
+            self.write("%s/%s/modalias" % (DEVICES, vf),
+                       "pci:v0000%sd0000%ssv00000000sd00000000bc02sc00i00\n"
+                       % (vendor[2:].upper(), vfdev[2:].upper()))
             self._link("%s/virtfn%d" % (base, index), "%s/%s" % (DEVICES, vf))
         self.write(base + "/sriov_numvfs", "%d\n" % count)
+
+    # -- VF drivers: what the kernel does on driver_override, unbind and drivers_probe ------------
+    def probe(self, address):
+        """/sys/bus/pci/drivers_probe of a VF: bind the driver driver_override names when it is
+        loaded; without an override, the card's VF driver when it is loaded and the PF's
+        sriov_drivers_autoprobe is 1 (the kernel's pci_device_can_probe)."""
+        base = "%s/%s" % (DEVICES, address)
+        if os.path.lexists(self.p(base, "driver")):
+            return
+        override = self.read(base + "/driver_override").strip()
+        pf = os.path.basename(os.readlink(self.p(base, "physfn")))
+        if override != "(null)":
+            if os.path.isdir(self.p("sys/bus/pci/drivers", override)):
+                self.bind(address, override)
+            return
+        if self.read("%s/%s/sriov_drivers_autoprobe" % (DEVICES, pf)).strip() != "1":
+            return
+        info = self.pfs[pf]
+        vfdrv = CARDS[info["card"]][4]
+        if vfdrv and os.path.isdir(self.p("sys/bus/pci/drivers", vfdrv)):
+            self.bind(address, vfdrv)
+            index = [e for e in os.listdir(self.p(DEVICES, pf)) if e.startswith("virtfn")
+                     and os.path.basename(os.readlink(self.p(DEVICES, pf, e))) == address][0][6:]
+            self.add_netdev(address, "%sv%s" % (info["netdev"] or "pf", index), mac="02:00:00:00:09:%02x" % int(index))
+
+    def driver_writer(self, fail=None, hang=()):
+        """Stand-in for the bounded sysfs writer (``path, value, timeout -> WriteResult``) that
+        does what the kernel does for a VF's ``driver_override``, ``driver/unbind`` and
+        ``/sys/bus/pci/drivers_probe``; records ``(path below the root, value)`` in
+        ``self.driver_writes``. ``fail`` maps such a path to (errno, message); paths in ``hang``
+        time out."""
+        from ansible_collections.virt.sriov.plugins.module_utils._numvfs import WriteResult
+
+        self.driver_writes = []
+        fail = fail or {}
+
+        def write(path, value, timeout):
+            rel = os.path.relpath(path, self.root)
+            self.driver_writes.append((rel, value))
+            if rel in hang:
+                return WriteResult(timed_out=True)
+            if rel in fail:
+                return WriteResult(err=fail[rel][0], message=fail[rel][1])
+            parts = rel.split("/")
+            if parts[-1] == "driver_override":
+                self.write("%s/%s/driver_override" % (DEVICES, parts[-2]), (value.strip() or "(null)") + "\n")
+            elif parts[-2:] == ["driver", "unbind"]:
+                assert value == parts[-3], (rel, value)
+                self.remove_netdevs(value)
+                self.bind(value, None)
+            elif rel == "sys/bus/pci/drivers_probe":
+                self.probe(value)
+            else:
+                raise AssertionError("unexpected sysfs write %r" % (rel,))
+            return WriteResult(ok=True)
+        return write
 
     def bind_vfio(self, vf_address):
         """The VF is handed to a guest: vfio-pci bound, host netdev gone."""
@@ -310,8 +370,8 @@ class FakeHost(object):
     def ip_set_commands(self, refuse=None, udevadm_version="252"):
         """A ``commands`` callable that also applies ``<path>/ip link set dev PF vf N <setting>``
         to the fake PF (what the kernel keeps is read back by ``ip -j -d link show``), answers
-        ``udevadm --version`` and ``udevadm control --reload``, and records every argv in
-        ``self.ip_calls``.
+        ``udevadm --version``, ``udevadm control --reload`` and ``modprobe`` (``modprobe
+        vfio-pci`` registers the vfio-pci driver), and records every argv in ``self.ip_calls``.
 
         ``refuse`` maps a keyword of the setting (``min_tx_rate``, ``state``, ``802.1ad``, ...) to
         the stderr of a refusal (exit code 2), like igb's ``RTNETLINK answers: Invalid argument``.
@@ -323,6 +383,10 @@ class FakeHost(object):
         def answer(argv):
             self.ip_calls.append(list(argv))
             name = os.path.basename(argv[0])
+            if name == "modprobe":
+                if argv[-1] == "vfio-pci":
+                    self._mkdir("sys/bus/pci/drivers", "vfio-pci")
+                return 0, "", ""
             if name == "udevadm":
                 if argv[1:] == ["--version"]:
                     return 0, udevadm_version + "\n", ""

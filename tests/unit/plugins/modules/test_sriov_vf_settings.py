@@ -33,6 +33,7 @@ def env(fake, run_module, monkeypatch):
     fake.add_pf(PF2, "enp2s0", numvfs=4, mac="52:54:00:aa:00:02")
     fake.add_program("usr/sbin/ip")
     fake.add_program("usr/bin/udevadm")
+    fake.add_program("usr/sbin/modprobe")
     fake.write("etc/udev/rules.d/82-virt-sriov-numvfs-0000:01:00.0.rules", "# count rule\n")
     fake.write("etc/udev/rules.d/82-virt-sriov-numvfs-0000:02:00.0.rules", "# count rule\n")
     state = {"usage": usage_of(fake), "usage_error": None, "refuse": None, "loads": 0}
@@ -46,6 +47,8 @@ def env(fake, run_module, monkeypatch):
         return state["usage"]
 
     monkeypatch.setattr("ansible_collections.virt.sriov.plugins.module_utils._vf_settings.load_usage", load_usage)
+    state["writer"] = fake.driver_writer()
+    monkeypatch.setattr(sriov_vf_settings, "SubprocessWriter", lambda: state["writer"])
 
     def run(args, **kwargs):
         kwargs.setdefault("commands", fake.ip_set_commands(refuse=state["refuse"]))
@@ -270,3 +273,161 @@ def test_check_mode_predicts_vfs_an_earlier_task_creates(env):
     assert any("VF 0, 1 does not exist yet" in w for w in env.warnings)
     # a real run refuses them
     assert "does not exist" in env(args)["msg"]
+
+
+# ------------------------------------------------------------------------------------ VF drivers
+def driver_of(fake, pf, index):
+    vf = fake.vf_address(pf, index)
+    link = fake.p("sys/bus/pci/devices", vf, "driver")
+    driver = os.path.basename(os.readlink(link)) if os.path.lexists(link) else None
+    return driver, fake.read("sys/bus/pci/devices/%s/driver_override" % vf).strip()
+
+
+def modprobes(fake):
+    return [c for c in getattr(fake, "ip_calls", []) if os.path.basename(c[0]) == "modprobe"]
+
+
+DRIVERS = {"pf": "enp1s0", "vfs": [{"vf": 2, "driver": "vfio-pci"}, {"vf": 3, "driver": "none"},
+                                   {"vf": 0, "driver": "host", "trust": True}]}
+
+
+def test_drivers_four_step_with_diff_and_rule(env):
+    vf2, vf3 = env.fake.vf_address(PF1, 2), env.fake.vf_address(PF1, 3)
+    first = env(DRIVERS, check_mode=True, diff=True)
+    assert first["changed"] and env.state["writer"] and env.fake.driver_writes == []
+    assert driver_of(env.fake, PF1, 2) == ("igbvf", "(null)")
+    assert first["diff"][0]["before"]["enp1s0 vf 2"] == {"driver": "igbvf"}
+    assert first["diff"][0]["after"]["enp1s0 vf 2"] == {"driver": "vfio-pci"}
+    assert first["diff"][0]["after"]["enp1s0 vf 3"] == {"driver": "none"}
+    assert "enp1s0 vf 0" in first["diff"][0]["after"] and first["diff"][0]["after"]["enp1s0 vf 0"] == {"trust": True}
+    predicted = first["pfs"][0]["vfs"]
+    assert [(v["vf"], v["driver"], v["driver_override"]) for v in predicted] == [
+        (0, "igbvf", None), (2, "vfio-pci", "vfio-pci"), (3, None, "none")]
+    assert env.state["loads"] == 1  # driver changes are checked against libvirt
+
+    second = env(DRIVERS)
+    assert second["changed"]
+    assert driver_of(env.fake, PF1, 2) == ("vfio-pci", "vfio-pci")
+    assert driver_of(env.fake, PF1, 3) == (None, "none")
+    assert driver_of(env.fake, PF1, 0) == ("igbvf", "(null)")
+    assert len(modprobes(env.fake)) == 1 and modprobes(env.fake)[0][1:] == ["vfio-pci"]
+    assert ("sys/bus/pci/devices/%s/driver_override" % vf2, "vfio-pci") in env.fake.driver_writes
+    assert ("sys/bus/pci/devices/%s/driver/unbind" % vf2, vf2) in env.fake.driver_writes
+    assert ("sys/bus/pci/drivers_probe", vf2) in env.fake.driver_writes
+    assert second["pfs"][0]["vfs"] == predicted
+    assert [c["setting"] for c in second["pfs"][0]["changes"]] == ["trust", "driver", "driver"]
+    rule = env.fake.read(RULE1)
+    assert ('ACTION=="add", SUBSYSTEM=="pci", KERNEL=="%s", ATTR{driver_override}="vfio-pci", '
+            'IMPORT{builtin}="kmod load vfio-pci"' % vf2) in rule
+    assert ('ACTION=="add|bind", SUBSYSTEM=="pci", KERNEL=="%s", ATTR{driver_override}=="vfio-pci", '
+            'TEST!="driver", ATTR{[subsystem/pci]drivers_probe}="$kernel"' % vf2) in rule
+    assert 'ACTION=="add", SUBSYSTEM=="pci", KERNEL=="%s", ATTR{driver_override}="none"' % vf3 in rule
+    assert 'vf 0 trust on' in rule and rule.count("SUBSYSTEM==\"pci\"") == 5
+
+    env.fake.driver_writes[:] = []
+    third = env(DRIVERS, check_mode=True)
+    fourth = env(DRIVERS)
+    assert not third["changed"] and not fourth["changed"] and env.fake.driver_writes == []
+    assert env.state["loads"] == 2
+
+
+def test_driver_host_brings_the_vf_back_and_drops_its_lines(env):
+    env({"pf": "enp1s0", "vfs": [{"vf": 2, "driver": "vfio-pci"}]})
+    assert os.path.exists(env.fake.p(RULE1))
+    back = env({"pf": "enp1s0", "vfs": [{"vf": 2, "driver": "host"}]}, diff=True)
+    assert back["changed"] and driver_of(env.fake, PF1, 2) == ("igbvf", "(null)")
+    assert os.listdir(env.fake.p("sys/bus/pci/devices", env.fake.vf_address(PF1, 2), "net")) == ["enp1s0v2"]
+    assert back["diff"][0]["before"]["enp1s0 vf 2"] == {"driver": "vfio-pci"}
+    assert back["diff"][0]["after"]["enp1s0 vf 2"] == {"driver": "host"}
+    # host needs no rule line: the file goes
+    assert back["pfs"][0]["rule"] is None and not os.path.exists(env.fake.p(RULE1))
+    assert not env({"pf": "enp1s0", "vfs": [{"vf": 2, "driver": "host"}]})["changed"]
+
+
+def test_driver_of_vf_in_use_refused_naming_user(env):
+    vf2 = env.fake.vf_address(PF1, 2)
+    env.state["usage"] = usage_of(env.fake, domains=[guest("guestVM", [vf2], running=False)])
+    result = env({"pf": "enp1s0", "vfs": [{"vf": 2, "driver": "vfio-pci"}, {"vf": 1, "trust": True}]})
+    assert result["failed"] and "Refusing to change the driver of VFs in use" in result["msg"]
+    assert "VF 2 (%s) driver: domain guestVM (shut off)" % vf2 in result["msg"]
+    assert result["vfs_in_use"][0]["setting"] == "driver"
+    assert env.fake.driver_writes == [] and sets(env.fake) == [] and not os.path.exists(env.fake.p(RULE1))
+    assert driver_of(env.fake, PF1, 2) == ("igbvf", "(null)")
+
+
+def test_driver_guard_fails_closed_when_libvirt_unreachable(env):
+    env.state["usage_error"] = "Cannot connect to libvirt at URI 'qemu:///system': no socket."
+    result = env({"pf": "enp1s0", "vfs": [{"vf": 2, "driver": "none"}]}, check_mode=True)
+    assert result["failed"] and "could not be checked" in result["msg"] and "VF 2 driver" in result["msg"]
+    assert env.fake.driver_writes == []
+
+
+@pytest.mark.parametrize("args, needle", [
+    ({"pf": "enp1s0", "vfs": [{"vf": 2, "driver": "vfio"}]}, "driver must be one of: vfio-pci, host, none, got: vfio"),
+    ({"pf": "enp1s0", "vf_defaults": {"driver": "igbvf"}}, "Invalid driver 'igbvf' for vf_defaults of PF enp1s0"),
+    ({"pfs": [{"pf": "enp1s0", "vfs": [{"vf": 1, "driver": "vfio_pci"}]}]}, "Invalid driver 'vfio_pci' for VF 1 of PF"),
+    ({"pf": "enp1s0", "vfs": [{"vf": 1, "driver": "none"}, {"vf": "0-1", "driver": "host"}]},
+     "Conflicting driver for VF 1"),
+])
+def test_driver_bad_input_changes_nothing(env, args, needle):
+    result = env(args)
+    assert result["failed"] and needle in result["msg"], result["msg"]
+    assert "exception" not in result and env.fake.driver_writes == [] and sets(env.fake) == []
+
+
+def test_vfio_without_iommu_group_refused(env):
+    vf1 = env.fake.vf_address(PF1, 1)
+    os.unlink(env.fake.p("sys/bus/pci/devices", vf1, "iommu_group"))
+    result = env({"pf": "enp1s0", "vfs": [{"vf": 1, "driver": "vfio-pci"}]})
+    assert result["failed"] and "no IOMMU group" in result["msg"] and vf1 in result["msg"]
+    assert env.fake.driver_writes == [] and modprobes(env.fake) == []
+
+
+def test_host_driver_with_autoprobe_off_refused(env):
+    env({"pf": "enp1s0", "vfs": [{"vf": 1, "driver": "none"}]})
+    env.fake.write("sys/bus/pci/devices/%s/sriov_drivers_autoprobe" % PF1, "0\n")
+    result = env({"pf": "enp1s0", "vfs": [{"vf": 1, "driver": "host"}]})
+    assert result["failed"] and "sriov_drivers_autoprobe" in result["msg"]
+    assert driver_of(env.fake, PF1, 1) == (None, "none")
+
+
+def test_failed_bind_rolls_back_drivers_and_settings(env):
+    vf3 = env.fake.vf_address(PF1, 3)
+    env.state["writer"] = env.fake.driver_writer(fail={"sys/bus/pci/devices/%s/driver/unbind" % vf3: (16, "Device or resource busy")})
+    args = {"pf": "enp1s0", "vfs": [{"vf": 2, "driver": "vfio-pci"}, {"vf": 3, "driver": "vfio-pci"},
+                                    {"vf": 1, "trust": True}]}
+    result = env(args)
+    assert result["failed"] and "Could not move VF 3 (%s)" % vf3 in result["msg"]
+    assert "Device or resource busy" in result["msg"] and result["setting"] == "driver" and result["vf"] == 3
+    assert "enp1s0 (0000:01:00.0) VF 2 driver" in result["rolled_back"]
+    assert "enp1s0 (0000:01:00.0) VF 1 trust" in result["rolled_back"] and result["not_rolled_back"] == []
+    for index in (1, 2, 3):
+        assert driver_of(env.fake, PF1, index) == ("igbvf", "(null)")
+    assert admin(env.fake, PF1, 1)["trust"] is False
+    assert not os.path.exists(env.fake.p(RULE1))
+
+
+def test_timed_out_unbind_is_reported(env):
+    vf2 = env.fake.vf_address(PF1, 2)
+    env.state["writer"] = env.fake.driver_writer(hang={"sys/bus/pci/devices/%s/driver/unbind" % vf2})
+    result = env({"pf": "enp1s0", "vfs": [{"vf": 2, "driver": "none"}]})
+    assert result["failed"] and "did not complete within" in result["msg"] and "exception" not in result
+
+
+def test_driver_rule_lines_are_validated():
+    from ansible_collections.virt.sriov.plugins.module_utils._vf_settings import render_rule, validate_rule_text
+
+    addresses = {2: "0000:01:10.4", 3: "0000:01:10.6"}
+    text = render_rule(PF1, {2: {"driver": "vfio-pci"}, 3: {"driver": "none", "trust": True}, 4: {"driver": "host"}},
+                       "/usr/sbin/ip", addresses)
+    assert validate_rule_text(text, PF1) == 6
+    assert render_rule(PF1, {2: {"driver": "host"}}, "/usr/sbin/ip", addresses) is None
+    for bad in [
+        text.replace('KERNEL=="0000:01:10.4"', 'KERNEL=="0000:01:10.*"'),
+        text.replace('ATTR{driver_override}="none"', 'ATTR{driver_override}="igbvf"'),
+        text.replace('IMPORT{builtin}="kmod load vfio-pci"', 'RUN+="/bin/sh -c reboot"'),
+        text.replace('ATTR{driver/unbind}="$kernel"', 'ATTR{remove}="1"'),
+    ]:
+        assert bad != text
+        with pytest.raises(SriovError):
+            validate_rule_text(bad, PF1)
