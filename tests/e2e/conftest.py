@@ -7,8 +7,9 @@ Fixtures
                second instance with other options; instances it started are stopped at the
                end of the session.
 
-A :class:`Lab` has ``inventory_path``, ``ssh(cmd)``, ``run_playbook(...)``, ``reboot()``,
-``fresh()`` and ``stop()``.
+A :class:`Lab` has ``inventory_path``, ``ssh(cmd)``, ``run_playbook(...)``,
+``run_target(target, tasks, extra_vars)`` (a task file of tests/integration/targets),
+``reboot()``, ``fresh()`` and ``stop()``.
 
   lab_module   function-scoped: pytest-ansible's module dispatcher for the ``lab`` host, so a
                single-module check is one line: ``lab_module("virt.sriov.sriov_info")`` returns
@@ -211,6 +212,11 @@ class Lab:
                 self.ssh(f"echo {numvfs} > {sysfs}; udevadm settle", timeout=120)
             self.ssh(f"ip link set {pf} {'up' if flags & 1 else 'down'}")
 
+    def run_target(self, target, tasks="main", extra_vars=None, **kw):
+        """``run_playbook`` of the integration target's task file (tests/integration/targets/
+        <target>/tasks/<tasks>.yml) with ``extra_vars``."""
+        return self.run_playbook(target_playbook(target, tasks), extra_vars=extra_vars, **kw)
+
     def collections_path(self):
         if self._collections is None:
             d = os.path.join(self.workdir, "collections")
@@ -274,6 +280,21 @@ class Lab:
         if not expect_failure and p.returncode != 0:
             raise AssertionError(f"playbook failed:\n{res}")
         return res
+
+
+TARGETS = os.path.join(REPO, "tests", "integration", "targets")
+
+
+def target_playbook(target, tasks="main"):
+    """The YAML text of a one-play playbook that runs tests/integration/targets/<target>/tasks/
+    <tasks>.yml on every host of the inventory (the lab scenarios kept as YAML)."""
+    path = os.path.join(TARGETS, target, "tasks", tasks + ".yml")
+    if not os.path.isfile(path):
+        raise AssertionError(f"no such integration target task file: {path}")
+    play = [{"name": f"{target}: {tasks}", "hosts": "all", "gather_facts": False,
+             "tasks": [{"name": f"Run {target}/tasks/{tasks}.yml",
+                        "ansible.builtin.include_tasks": path}]}]
+    return json.dumps(play, indent=1) + "\n"
 
 
 def _start_lab(name, options, fresh=False, register=None):

@@ -18,6 +18,8 @@ test_vf_in_use_refused: a VF of PF1 attached to the running guestVM; a different
   within seconds naming guestVM, the count is unchanged and the host answers.
 
 Both tests leave the lab as they found it (finalizers): guest off, no VFs, no rule files.
+Steps 1-3 and 5-6 are YAML task files of the integration target sriov_vfs_role
+(tests/integration/targets/sriov_vfs_role/tasks/), run with the values below as variables.
 """
 import time
 
@@ -39,101 +41,49 @@ CLEANUP = (f"{VIRSH} destroy guestVM >/dev/null 2>&1; "
            "rm -f /etc/systemd/system/{libvirtd,virtqemud,virtnetworkd}.service.d/50-virt-sriov*.conf; "
            "systemctl daemon-reload")
 
-ROLE = """
-    - name: "{name}"
-      block:
-        - name: "{name} (role)"
-          ansible.builtin.import_role:
-            name: virt.sriov.sriov_vfs
-          vars:
-            sriov_vfs_pfs: {pfs}
-      check_mode: {check}
-    - name: "{name} (result)"
-      ansible.builtin.set_fact:
-        __e2e_{key}: >-
-          {{{{ (sriov_vfs_result.pfs | map(attribute='changed') | list)
-             + (sriov_vfs_result.pfs | map(attribute='rule.changed') | list) }}}}
-        __e2e_{key}_planned: "{{{{ sriov_vfs_planned_vfs }}}}"
-        __e2e_{key}_dropins: "{{{{ sriov_vfs_result.boot_order.changed }}}}"
-"""
-PFS = '[{pf: enp1s0, num_vfs: 4}, {pci_address: "0000:02:00.0", num_vfs: max, drivers_autoprobe: false}]'
-PFS_2 = '[{pf: enp1s0, num_vfs: 2}, {pci_address: "0000:02:00.0", num_vfs: max, drivers_autoprobe: false}]'
-
-PLAY_APPLY = """
-- hosts: all
-  gather_facts: false
-  tasks:
-""" + "".join(ROLE.format(name=n, key=k, pfs=p, check=c) for n, k, p, c in (
-    ("check mode on a clean host", "check1", PFS, "true"),
-)) + """
-    - name: host after check mode
-      ansible.builtin.shell: "{state}"
-      changed_when: false
-      register: __e2e_after_check
-""".format(state=STATE) + "".join(ROLE.format(name=n, key=k, pfs=p, check=c) for n, k, p, c in (
-    ("apply", "apply1", PFS, "false"),
-    ("apply again", "apply2", PFS, "false"),
-    ("check mode again", "check2", PFS, "true"),
-    ("PF1 from 4 to 2", "change", PFS_2, "false"),
-)) + """
-    - name: host after the change
-      ansible.builtin.shell: "{state}; cat {rule1}; cat /etc/systemd/system/libvirtd.service.d/50-virt-sriov.conf"
-      changed_when: false
-      register: __e2e_after_change
-    - name: four steps and the change
-      ansible.builtin.assert:
-        that:
-          - __e2e_check1 == [true, true, true, true]
-          - __e2e_check1_dropins and __e2e_apply1_dropins and not __e2e_apply2_dropins
-          - __e2e_after_check.stdout_lines == ['0', '0', '0']
-          - __e2e_check1_planned.enp1s0 == ['0000:01:10.0', '0000:01:10.2', '0000:01:10.4', '0000:01:10.6']
-          - __e2e_check1_planned.enp2s0 | length == 7
-          - __e2e_apply1 == [true, true, true, true]
-          - __e2e_apply1_planned == __e2e_check1_planned
-          - __e2e_apply2 == [false, false, false, false]
-          - __e2e_check2 == [false, false, false, false]
-          - __e2e_change == [true, false, true, false]
-          - __e2e_after_change.stdout_lines[:3] == ['2', '7', '2']
-          - >-
-            'ACTION=="add", SUBSYSTEM=="net", KERNELS=="0000:01:00.0", ATTR{{device/sriov_numvfs}}=="0",
-            ATTR{{device/sriov_numvfs}}="2"' in __e2e_after_change.stdout_lines
-          - "'After=systemd-udev-settle.service' in __e2e_after_change.stdout_lines"
-""".format(state=STATE, rule1=RULE1)
+# The scenario itself is YAML: tests/integration/targets/sriov_vfs_role/tasks/{apply,after_reboot}.yml
+TARGET = "sriov_vfs_role"
+PFS = [{"pf": "enp1s0", "num_vfs": 4}, {"pci_address": "0000:02:00.0", "num_vfs": "max", "drivers_autoprobe": False}]
+PFS_2 = [{"pf": "enp1s0", "num_vfs": 2}, {"pci_address": "0000:02:00.0", "num_vfs": "max", "drivers_autoprobe": False}]
+DROPIN = "/etc/systemd/system/libvirtd.service.d/50-virt-sriov.conf"
 
 BAD = [
-    ("unknown PF", "sriov_vfs", "{pf: nope0, num_vfs: 2}", "'nope0' is not an SR-IOV capable PF"),
-    ("VF given as PF", "sriov_vfs", "{pf: enp1s0v0, num_vfs: 2}", "is a virtual function of PF 0000:01:00.0"),
-    ("above totalvfs", "sriov_vfs", "{pf: enp1s0, num_vfs: 8}", "at most 7"),
-    ("negative", "sriov_vfs", "{pf: enp1s0, num_vfs: -1}", "cannot be negative"),
-    ("non-integer", "sriov_vfs", "{pf: enp1s0, num_vfs: '2.5'}", "Invalid num_vfs '2.5'"),
-    ("quotes in PF name", "sriov_udev_rule", """{pf: 'enp1s0", RUN+="/bin/sh', num_vfs: 2}""",
+    ("unknown PF", "sriov_vfs", {"pf": "nope0", "num_vfs": 2}, "'nope0' is not an SR-IOV capable PF"),
+    ("VF given as PF", "sriov_vfs", {"pf": "enp1s0v0", "num_vfs": 2}, "is a virtual function of PF 0000:01:00.0"),
+    ("above totalvfs", "sriov_vfs", {"pf": "enp1s0", "num_vfs": 8}, "at most 7"),
+    ("negative", "sriov_vfs", {"pf": "enp1s0", "num_vfs": -1}, "cannot be negative"),
+    ("non-integer", "sriov_vfs", {"pf": "enp1s0", "num_vfs": "2.5"}, "Invalid num_vfs '2.5'"),
+    ("quotes in PF name", "sriov_udev_rule", {"pf": 'enp1s0", RUN+="/bin/sh', "num_vfs": 2},
      "Invalid network interface name"),
-    ("newline in PF name", "sriov_udev_rule", '{pf: "enp1s0\\nx", num_vfs: 2}', "Invalid network interface name"),
+    ("newline in PF name", "sriov_udev_rule", {"pf": "enp1s0\nx", "num_vfs": 2}, "Invalid network interface name"),
     ("path outside the rules directories", "sriov_udev_rule",
-     "{pf: enp1s0, num_vfs: 2, path: /etc/passwd}", "outside the udev rules directories"),
+     {"pf": "enp1s0", "num_vfs": 2, "path": "/etc/passwd"}, "outside the udev rules directories"),
 ]
+AFTER_REBOOT_VARS = {
+    "bad_vfs": [{"label": b[0], "args": b[2]} for b in BAD if b[1] == "sriov_vfs"],
+    "bad_rule": [{"label": b[0], "args": b[2]} for b in BAD if b[1] == "sriov_udev_rule"],
+    "state_cmd": STATE, "rule1": RULE1, "rule2": RULE2,
+    "absent_pfs": [{"pf": "enp1s0", "state": "absent"}, {"pci_address": "0000:02:00.0", "num_vfs": 0}],
+}
 
-PLAY_AFTER_REBOOT = """
-- hosts: all
-  gather_facts: false
-  tasks:
-""" + "".join("""
-    - name: "bad input: {0}"
-      virt.sriov.{1}: {2}
-      ignore_errors: true
-""".format(*b) for b in BAD) + """
-    - name: host after bad input
-      ansible.builtin.shell: "{state}; md5sum {rule1} {rule2}"
-      changed_when: false
-      register: __e2e_after_bad
-""".format(state=STATE, rule1=RULE1, rule2=RULE2) + ROLE.format(
-    name="remove everything", key="absent", check="false",
-    pfs='[{pf: enp1s0, state: absent}, {pci_address: "0000:02:00.0", num_vfs: 0}]') + """
-    - name: host after state=absent
-      ansible.builtin.shell: "{state}"
-      changed_when: false
-      register: __e2e_after_absent
-""".format(state=STATE)
+
+def check_apply(out):
+    steps = out["steps"]
+    assert steps["check1"]["changed"] + steps["check1"]["rules_changed"] == [True] * 4, steps
+    assert steps["check1"]["dropins_changed"] and steps["apply1"]["dropins_changed"], steps
+    assert not steps["apply2"]["dropins_changed"], steps
+    assert out["after_check"] == ["0", "0", "0"], out
+    assert steps["check1"]["planned"]["enp1s0"] == ["0000:01:10.0", "0000:01:10.2", "0000:01:10.4", "0000:01:10.6"]
+    assert len(steps["check1"]["planned"]["enp2s0"]) == 7, steps
+    assert steps["apply1"]["changed"] + steps["apply1"]["rules_changed"] == [True] * 4, steps
+    assert steps["apply1"]["planned"] == steps["check1"]["planned"], steps
+    for key in ("apply2", "check2"):
+        assert steps[key]["changed"] + steps[key]["rules_changed"] == [False] * 4, (key, steps)
+    assert steps["change"]["changed"] + steps["change"]["rules_changed"] == [True, False, True, False], steps
+    assert out["after_change"][:3] == ["2", "7", "2"], out
+    assert ('ACTION=="add", SUBSYSTEM=="net", KERNELS=="0000:01:00.0", ATTR{device/sriov_numvfs}=="0", '
+            'ATTR{device/sriov_numvfs}="2"') in out["after_change"], out
+    assert "After=systemd-udev-settle.service" in out["after_change"], out
 
 
 @pytest.fixture
@@ -146,7 +96,9 @@ def clean_lab(lab):
 def test_role_lifecycle_and_reboot(clean_lab):
     lab = clean_lab
     assert lab.ssh(STATE, check=True).stdout.split() == ["0", "0", "0"]
-    lab.run_playbook(PLAY_APPLY)
+    res = lab.run_target(TARGET, "apply", extra_vars={"pfs": PFS, "pfs_2": PFS_2, "state_cmd": STATE,
+                                                      "rule1": RULE1, "dropin": DROPIN})
+    check_apply(res.task("Results").result["msg"])
 
     before = lab.ssh("md5sum %s %s" % (RULE1, RULE2), check=True).stdout
     lab.reboot()
@@ -161,18 +113,19 @@ def test_role_lifecycle_and_reboot(clean_lab):
     # the rules' link line (the role's default link_up) brought both PFs up at boot (IFF_UP)
     assert all(int(flags, 16) & 1 for flags in out.stdout.split()[8:]), out.stdout
 
-    res = lab.run_playbook(PLAY_AFTER_REBOOT)
+    res = lab.run_target(TARGET, "after_reboot", extra_vars=AFTER_REBOOT_VARS)
+    out = res.task("Results").result["msg"]
+    bad = {r["item"]["label"]: r for r in out["bad"]}
     for label, _module, _args, needle in BAD:
-        task = res.task("bad input: " + label)
-        assert task.status == "ignored", (label, task.result)
-        assert needle in task.result["msg"], (label, task.result["msg"])
-        assert not task.changed
-    after_bad = res.task("host after bad input").result["stdout"]
+        result = bad[label]
+        assert result["failed"] and not result["changed"], (label, result)
+        assert needle in result["msg"], (label, result["msg"])
+    after_bad = out["after_bad"]
     assert after_bad.split()[:3] == ["2", "7", "2"], after_bad
     assert before.strip() in after_bad, (before, after_bad)
-    assert res.task("remove everything (result)").result["ansible_facts"]["__e2e_absent"] == [
-        True, True, True, True]
-    assert res.task("host after state=absent").result["stdout"].split() == ["0", "0", "0"]
+    absent = out["steps"]["absent"]
+    assert absent["changed"] + absent["rules_changed"] == [True] * 4, absent
+    assert out["after_absent"] == ["0", "0", "0"], out
 
 
 IFACE = """<interface type='hostdev' managed='yes'>
