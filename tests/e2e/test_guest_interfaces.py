@@ -1,6 +1,7 @@
 """End-to-end proof of libvirt_hostdev_interface and the guest_interfaces role in the lab.
 
-One playbook carries the whole proof (each Ansible task costs seconds under TCG):
+One playbook carries the whole proof (each Ansible task costs seconds under TCG): the task file
+tests/integration/targets/guest_interfaces/tasks/main.yml, run with the values of TARGET_VARS.
 
 1. PF down -> attaching to the running guestVM is refused, saying so; VLAN + 802.1Qbh refused before
    libvirt is touched; check mode on a fresh domain (guestVM2) changes nothing.
@@ -89,117 +90,12 @@ echo 0 > {SYSFS}
 rm -f /tmp/gi-*.xml
 """
 
-PLAYBOOK = f"""
-- hosts: all
-  gather_facts: false
-  vars:
-    vf1: &vf1
-      domain: guestVM
-      pci_address: "{VF1}"
-      mac: "{MAC}"
-      vlan: 42
-  tasks:
-    - name: pf down
-      virt.sriov.libvirt_hostdev_interface: *vf1
-      register: r
-      ignore_errors: true
-    - name: pf up
-      ansible.builtin.command: ip link set {PF} up
-    - name: vlan and qbh
-      virt.sriov.libvirt_hostdev_interface:
-        domain: guestVM
-        uri: "test:///this/would/fail/if/opened"
-        pci_address: "{VF1}"
-        vlan: 42
-        virtualport: {{type: 802.1Qbh, profileid: finance}}
-      ignore_errors: true
-    - name: fresh check
-      virt.sriov.libvirt_hostdev_interface: {{domain: {GUEST2}, pf: {PF}, vf: 2}}
-      check_mode: true
-    - name: check 1
-      virt.sriov.libvirt_hostdev_interface: *vf1
-      check_mode: true
-      diff: true
-    - name: apply 1
-      virt.sriov.libvirt_hostdev_interface: *vf1
-    - name: check 2
-      virt.sriov.libvirt_hostdev_interface: *vf1
-      check_mode: true
-    - name: apply 2
-      virt.sriov.libvirt_hostdev_interface: *vf1
-    - name: host view
-      ansible.builtin.shell: |
-        ip link show {PF}; echo ===; {VIRSH} dumpxml --inactive guestVM; echo ===; {VIRSH} dumpxml --inactive {GUEST2}
-      changed_when: false
-    - name: second guest
-      virt.sriov.libvirt_hostdev_interface: {{domain: {GUEST2}, pci_address: "{VF1}"}}
-      ignore_errors: true
-    - name: no free slot
-      virt.sriov.libvirt_hostdev_interface: {{domain: {GUEST3}, pci_address: "{VF3}"}}
-      ignore_errors: true
-    - name: no free slot, libvirt itself
-      ansible.builtin.shell: |
-        printf '%s' "{VF3_XML}" > /tmp/gi-if3.xml
-        {VIRSH} attach-device {GUEST3} /tmp/gi-if3.xml --live 2>&1 || true; echo ===
-        {VIRSH} dumpxml {GUEST3} | grep -c '<interface' || true; echo ===
-        {VIRSH} dumpxml --inactive {GUEST3} | grep -c '<interface' || true
-      changed_when: false
-    - name: role network
-      ansible.builtin.include_role:
-        name: virt.sriov.guest_interfaces
-      vars:
-        guest_interfaces_guests:
-          - domain: {GUEST2}
-            interfaces:
-              - network: {NET}
-                vlan: 7
-    - name: start guest2
-      ansible.builtin.shell: {VIRSH} start {GUEST2} >/dev/null && {VIRSH} dumpxml {GUEST2}
-    - name: role again
-      ansible.builtin.include_role:
-        name: virt.sriov.guest_interfaces
-      vars:
-        guest_interfaces_guests:
-          - domain: {GUEST2}
-            interfaces:
-              - network: {NET}
-                vlan: 7
-    - name: stop guest2
-      ansible.builtin.command: {VIRSH} destroy {GUEST2}
-    - name: detach
-      virt.sriov.libvirt_hostdev_interface: {{domain: guestVM, pci_address: "{VF1}", state: absent, timeout: 60}}
-    - name: after detach
-      ansible.builtin.shell: |
-        {VIRSH} dumpxml guestVM | grep -c '<interface' || true; echo ===
-        {VIRSH} dumpxml --inactive guestVM | grep -c '<interface' || true; echo ===
-        basename $(readlink /sys/bus/pci/devices/{VF1}/driver); echo ===
-        {VIRSH} domstate guestVM; echo ===
-        ip link show {PF} | grep ' vf 1 '
-      changed_when: false
-    - name: detach again
-      virt.sriov.libvirt_hostdev_interface: {{domain: guestVM, pci_address: "{VF1}", state: absent}}
-    - name: offline flow
-      block:
-        - name: offline role
-          ansible.builtin.include_role:
-            name: virt.sriov.guest_interfaces
-          vars:
-            guest_interfaces_offline: true
-            guest_interfaces_shutdown_timeout: 5
-            guest_interfaces_guests:
-              - domain: guestVM
-                interfaces: [{{pci_address: "{VF1}", mac: "{MAC}", vlan: 42}}]
-      rescue:
-        - name: offline failure
-          ansible.builtin.set_fact:
-            offline_msg: "{{{{ ansible_failed_result.msg }}}}"
-    - name: after offline
-      ansible.builtin.shell: |
-        {VIRSH} domstate guestVM; echo ===
-        {VIRSH} dumpxml guestVM | grep -c '<interface' || true; echo ===
-        {VIRSH} dumpxml --inactive guestVM | grep -c '<interface' || true
-      changed_when: false
-"""
+# The scenario of test_guest_interfaces is YAML: tests/integration/targets/guest_interfaces/tasks/main.yml
+TARGET_VARS = {
+    "gi_virsh": VIRSH, "gi_pf": PF, "gi_vf1": VF1, "gi_mac": MAC, "gi_guest2": GUEST2, "gi_guest3": GUEST3,
+    "gi_vf3": VF3, "gi_vf3_xml": VF3_XML, "gi_net": NET,
+    "gi_vf1_args": {"domain": "guestVM", "pci_address": VF1, "mac": MAC, "vlan": 42},
+}
 
 
 def strip_interfaces(xml_text):
@@ -225,24 +121,24 @@ def guest_lab(lab):
 
 def test_guest_interfaces(guest_lab):
     lab, guest_before = guest_lab
-    res = lab.run_playbook(PLAYBOOK)
+    res = lab.run_target("guest_interfaces", extra_vars=TARGET_VARS)
     t = res.task
 
     # 1. refusals before anything changes
-    assert t("pf down").status == "ignored"
-    assert f"PF {PF} (0000:01:00.0) is down" in t("pf down").result["msg"], t("pf down").result
-    assert t("vlan and qbh").status == "ignored"
-    assert "libvirt refuses to start a guest" in t("vlan and qbh").result["msg"]
-    fresh = t("fresh check")
+    assert t("PF down").status == "ignored"
+    assert f"PF {PF} (0000:01:00.0) is down" in t("PF down").result["msg"], t("PF down").result
+    assert t("VLAN and Qbh").status == "ignored"
+    assert "libvirt refuses to start a guest" in t("VLAN and Qbh").result["msg"]
+    fresh = t("Fresh check")
     assert fresh.changed and fresh.result["actions"] == {"config": "attach"}, fresh.result
 
     # 2. the four steps
-    assert t("check 1").changed and t("check 1").result["actions"] == {"live": "attach", "config": "attach"}
-    assert "<vlan>" in t("check 1").result["diff"]["after"]
-    assert t("apply 1").changed and t("apply 1").result["interface"]["scope"] == "live"
-    assert t("apply 1").result["interface"]["vlan"] == 42 and t("apply 1").result["interface"]["mac"] == MAC
-    assert not t("check 2").changed and not t("apply 2").changed
-    iplink, guest_after, guest2_after = t("host view").result["stdout"].split("===")
+    assert t("Check 1").changed and t("Check 1").result["actions"] == {"live": "attach", "config": "attach"}
+    assert "<vlan>" in t("Check 1").result["diff"]["after"]
+    assert t("Apply 1").changed and t("Apply 1").result["interface"]["scope"] == "live"
+    assert t("Apply 1").result["interface"]["vlan"] == 42 and t("Apply 1").result["interface"]["mac"] == MAC
+    assert not t("Check 2").changed and not t("Apply 2").changed
+    iplink, guest_after, guest2_after = t("Host view").result["stdout"].split("===")
     vf_line = [line for line in iplink.splitlines() if line.strip().startswith("vf 1 ")][0]
     assert MAC in vf_line and "vlan 42" in vf_line, iplink
     stripped_after, root = strip_interfaces(guest_after)
@@ -253,15 +149,15 @@ def test_guest_interfaces(guest_lab):
     assert "<interface" not in guest2_after, "check mode changed the fresh domain"
 
     # 3. same VF for a second guest
-    second = t("second guest")
+    second = t("Second guest")
     assert second.status == "ignored" and f"VF {VF1} is already used by domain guestVM" in second.result["msg"]
 
     # 3b. no free PCIe slot in a running guest: refused before libvirt, with the fix; libvirt agrees
-    noslot = t("no free slot")
+    noslot = t("No free slot")
     assert noslot.status == "ignored", noslot.result
     assert f"Domain {GUEST3} has no free PCIe slot" in noslot.result["msg"], noslot.result["msg"]
     assert "pcie-root-port" in noslot.result["msg"]
-    virsh_out, live3, config3 = [x.strip() for x in t("no free slot, libvirt itself").result["stdout"].split("===")]
+    virsh_out, live3, config3 = [x.strip() for x in t("No free slot, libvirt itself").result["stdout"].split("===")]
     assert "No more available PCI slots" in virsh_out, virsh_out
     assert (live3, config3) == ("0", "0")
 
@@ -271,25 +167,25 @@ def test_guest_interfaces(guest_lab):
     first = role_runs[0].result["interfaces"][0]
     assert role_runs[0].changed and first["actions"] == {"config": "attach"}, first
     assert first["mac_source"] == "derived" and first["mac"].startswith("02:")
-    live = ET.fromstring(t("start guest2").result["stdout"]).find("devices/interface")
+    live = ET.fromstring(t("Start guest2").result["stdout"]).find("devices/interface")
     assert live.get("type") == "hostdev" and live.find("mac").get("address") == first["mac"]
     assert live.find("source/address") is not None
     assert not role_runs[1].changed, role_runs[1].result
 
     # 5. detach from the running guest: live and persistent, the VF back on the host driver
-    detach = t("detach")
+    detach = t("Detach")
     assert detach.changed and detach.result["actions"] == {"live": "detach", "config": "detach"}, detach.result
-    live_count, config_count, driver, domstate, vf1 = [x.strip() for x in t("after detach").result["stdout"].split("===")]
+    live_count, config_count, driver, domstate, vf1 = [x.strip() for x in t("After detach").result["stdout"].split("===")]
     assert (live_count, config_count) == ("0", "0")
     assert driver == "igbvf" and domstate == "running"
     assert MAC not in vf1 and "vlan 42" not in vf1, vf1  # libvirt restored the VF's own settings
-    assert not t("detach again").changed
+    assert not t("Detach again").changed
 
     # 6. offline flow (procedure 17.9) on a guest that cannot shut down (no OS to answer ACPI):
     # the persistent definition changes, the shutdown wait is bounded, the guest is left running
-    offline_msg = t("offline failure").result["ansible_facts"]["offline_msg"]
+    offline_msg = t("Offline failure").result["ansible_facts"]["gi_offline_msg"]
     assert "Domain guestVM did not shut down within 5 s (shutdown_timeout)" in offline_msg, offline_msg
-    domstate, live_count, config_count = [x.strip() for x in t("after offline").result["stdout"].split("===")]
+    domstate, live_count, config_count = [x.strip() for x in t("After offline").result["stdout"].split("===")]
     assert (domstate, live_count, config_count) == ("running", "0", "1")
 
 
