@@ -29,6 +29,12 @@ from ansible_collections.virt.sriov.plugins.module_utils._numvfs import (
     plan_numvfs,
     restart_around,
 )
+from ansible_collections.virt.sriov.plugins.module_utils._pf_select import (
+    management_pfs,
+    normalize_select,
+    resolve_select,
+    selector_label,
+)
 from ansible_collections.virt.sriov.plugins.module_utils._sysfs import predict_vf_addresses, vf_addresses
 from ansible_collections.virt.sriov.plugins.module_utils._systemd import (
     apply_boot_order,
@@ -51,16 +57,20 @@ ENTRY_DEFAULTS = {
     "link_up": True,
     "persist": True,
     "match": "pci_address",
+    "select": None,
+    "allow_management": False,
 }
 
 
 class PfStagePlan(object):
-    """One PF of the list: its entry, the count plan (_numvfs.NumvfsPlan) and the rule plan."""
+    """One PF of the list: its entry (``position`` in pfs; with ``select``, the entry chose this
+    PF by hardware), the count plan (_numvfs.NumvfsPlan) and the rule plan."""
 
-    def __init__(self, entry, numvfs, rule):
+    def __init__(self, entry, numvfs, rule, position=None):
         self.entry = entry
         self.numvfs = numvfs
         self.rule = rule
+        self.position = position
         # set by guard_stage
         self.busy = []
         self.restart = []
@@ -86,21 +96,47 @@ def normalize_entry(entry, position):
                          % (position, ", ".join(unknown), ", ".join(sorted(ENTRY_DEFAULTS))))
     result = dict(ENTRY_DEFAULTS)
     result.update((k, v) for k, v in entry.items() if v is not None)
-    if (result["pf"] is None) == (result["pci_address"] is None):
-        raise SriovError("Invalid pfs[%d]: give exactly one of pf or pci_address." % position)
+    given = [key for key in ("pf", "pci_address", "select") if result[key] is not None]
+    if len(given) != 1:
+        raise SriovError("Invalid pfs[%d]: give exactly one of pf, pci_address or select%s."
+                         % (position, " (got %s)" % " and ".join(given) if given else ""))
+    if result["select"] is not None:
+        result["select"] = normalize_select(result["select"], "pfs[%d].select" % position)
     return result
 
 
-def _entry_label(entry):
-    return entry["pf"] if entry["pf"] is not None else entry["pci_address"]
+def entry_label(entry, position):
+    """How messages name an entry: ``pfs[1] (pf enp2s0)``, ``pfs[0] (select device_id=10c9)``."""
+    if entry["select"] is not None:
+        return "pfs[%d] (select %s)" % (position, selector_label(entry["select"]))
+    if entry["pf"] is not None:
+        return "pfs[%d] (pf %s)" % (position, entry["pf"])
+    return "pfs[%d] (pci_address %s)" % (position, entry["pci_address"])
+
+
+def expand_entries(host, entries):
+    """[(position, entry)] with one concrete entry (``pf`` or ``pci_address``) per PF: an entry
+    with ``select`` becomes one entry per PF it chooses (by PCI address, ``select`` kept)."""
+    expanded = []
+    for position, raw in enumerate(entries):
+        entry = normalize_entry(raw, position)
+        if entry["select"] is None:
+            expanded.append((position, entry))
+            continue
+        for address in resolve_select(host, entry["select"], "pfs[%d].select" % position):
+            chosen = dict(entry)
+            chosen["pci_address"] = str(address)
+            expanded.append((position, chosen))
+    return expanded
 
 
 def plan_stage(host, entries, reader=None, recreate=False):
     """Validate every entry and plan every PF; nothing is written. Returns [PfStagePlan]."""
     plans = []
     seen = {}
-    for position, raw in enumerate(entries):
-        entry = normalize_entry(raw, position)
+    labels = {}
+    for position, entry in expand_entries(host, entries):
+        labels[position] = entry_label(entry, position)
         absent = entry["state"] == "absent"
         numvfs = plan_numvfs(
             host,
@@ -115,8 +151,8 @@ def plan_stage(host, entries, reader=None, recreate=False):
         )
         key = str(numvfs.address)
         if key in seen:
-            raise SriovError("PF %s is listed twice in pfs (items %d and %d): give each PF once."
-                             % (numvfs.label, seen[key], position))
+            raise SriovError("PF %s is listed twice in pfs, by %s and by %s: give each PF once "
+                             "(narrow the selector)." % (numvfs.label, labels[seen[key]], labels[position]))
         seen[key] = position
         if entry["persist"] and numvfs.target > 0:
             rule = plan_rule(host, {"state": "present", "match": entry["match"], "link_up": entry["link_up"],
@@ -124,8 +160,42 @@ def plan_stage(host, entries, reader=None, recreate=False):
                              facts=numvfs.facts, num_vfs=numvfs.target)
         else:
             rule = plan_rule(host, {"state": "absent", "pci_address": key})
-        plans.append(PfStagePlan(entry, numvfs, rule))
+        plans.append(PfStagePlan(entry, numvfs, rule, position=position))
     return plans
+
+
+def guard_management(host, plans, environ):
+    """Refuse to change a PF that carries the Ansible connection or a default route, and to
+    select one at all, unless its entry has ``allow_management``. Reads ``ip`` only when a plan
+    needs the check; a read that fails refuses, naming the PFs and the reason."""
+    checked = [plan for plan in plans if not plan.entry["allow_management"]
+               and (plan.entry["select"] is not None or plan.changed)]
+    if not checked:
+        return
+    try:
+        found = management_pfs(host, environ)
+    except SriovError as exc:
+        raise SriovError("Refusing to change or select PF %s: %s. Set allow_management: true on the "
+                         "entry to skip this check." % (", ".join(plan.numvfs.label for plan in checked),
+                                                        exc.msg[:1].lower() + exc.msg[1:].rstrip(".")))
+    refused = []
+    refused_pfs = []
+    for plan in checked:
+        reasons = found.get(str(plan.numvfs.address))
+        if not reasons:
+            continue
+        label = entry_label(plan.entry, plan.position)
+        refused_pfs.append(str(plan.numvfs.address))
+        if plan.entry["select"] is not None:
+            refused.append("%s matches PF %s, which carries %s: selection never picks the management "
+                           "NIC" % (label, plan.numvfs.label, " and ".join(reasons)))
+        else:
+            refused.append("%s would change PF %s, which carries %s" % (label, plan.numvfs.label,
+                                                                       " and ".join(reasons)))
+    if refused:
+        raise SriovError("Refusing to touch the management NIC: %s. Nothing was changed. Set "
+                         "allow_management: true on the entry if this is intended." % "; ".join(refused),
+                         management_pfs=refused_pfs)
 
 
 def guard_stage(host, plans, usage, scan_error, force=False):
@@ -246,13 +316,15 @@ def _vf_addresses(host, plan, pf_data, check_mode):
 
 
 def manage_pfs(host, params, check_mode=False, writer=None, usage_loader=None, clock=time.monotonic,
-               sleep=time.sleep, reader=None, network_control=None):
-    """Everything sriov_vfs does with ``pfs``. Returns the result dict."""
+               sleep=time.sleep, reader=None, network_control=None, environ=None):
+    """Everything sriov_vfs does with ``pfs``. Returns the result dict. ``environ``: the module's
+    environment (``SSH_CONNECTION`` names the Ansible connection)."""
     timeout = params.get("timeout", DEFAULT_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
         raise SriovError("Invalid timeout %r: expected a whole number of seconds >= 1." % (timeout,))
     entries = params.get("pfs") or []
     plans = plan_stage(host, entries, reader=reader, recreate=params.get("recreate", False))
+    guard_management(host, plans, environ)
     persisted = any(plan.persisted for plan in plans)
     boot_changes = plan_boot_order(host, present=True) if persisted else []
     usage, scan_error = usage_loader(host) if (usage_loader and plans) else (None, None)
@@ -271,6 +343,8 @@ def manage_pfs(host, params, check_mode=False, writer=None, usage_loader=None, c
         addresses, predicted = _vf_addresses(host, plan, pf_data, check_mode)
         entry = {
             "changed": plan.changed,
+            "entry": plan.position,
+            "select": plan.entry["select"],
             "pf": pf_data,
             "vfs": pf_data.get("vfs", []),
             "numvfs_before": plan.numvfs.before,

@@ -372,6 +372,8 @@ vfs_in_use:
   sample: []
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virt.sriov.plugins.module_utils._host import Host
@@ -397,6 +399,16 @@ PF_OPTIONS = dict(
 )
 
 
+# pfs[].select: PFs chosen by hardware on the host (_pf_select.SELECT_KEYS).
+SELECT_OPTIONS = dict(
+    vendor_id=dict(type="raw"),
+    device_id=dict(type="raw"),
+    driver=dict(type="str"),
+    netdev=dict(type="str"),
+    pci_address=dict(type="str"),
+)
+
+
 def main():
     # the single form takes the options of one pfs entry at the top level (without persist and match)
     argument_spec = dict((key, dict(spec)) for key, spec in PF_OPTIONS.items())
@@ -408,9 +420,11 @@ def main():
                 PF_OPTIONS,
                 persist=dict(type="bool", default=True),
                 match=dict(type="str", default="pci_address", choices=["pci_address", "mac", "driver"]),
+                select=dict(type="dict", options=SELECT_OPTIONS),
+                allow_management=dict(type="bool", default=False),
             ),
-            mutually_exclusive=[("pf", "pci_address")],
-            required_one_of=[("pf", "pci_address")],
+            mutually_exclusive=[("pf", "pci_address", "select")],
+            required_one_of=[("pf", "pci_address", "select")],
             required_if=[("state", "present", ("num_vfs",))],
         ),
         force=dict(type="bool", default=False),
@@ -429,15 +443,17 @@ def main():
 
 def _converge(module):
     uri = module.params["uri"]
-    manage = manage_pfs if module.params["pfs"] is not None else manage_vfs
-    return manage(
-        Host(run_command=module.run_command),
-        module.params,
+    host = Host(run_command=module.run_command)
+    common = dict(
         check_mode=module.check_mode,
         writer=SubprocessWriter(),
         usage_loader=lambda h: gather_usage(h, uri),
         network_control=libvirt_network_control(uri),
     )
+    if module.params["pfs"] is not None:
+        # SSH_CONNECTION names the Ansible connection for the management guard
+        return manage_pfs(host, module.params, environ=dict(os.environ), **common)
+    return manage_vfs(host, module.params, **common)
 
 
 if __name__ == "__main__":

@@ -417,6 +417,67 @@ class FakeHost(object):
             return show(list(argv))
         return answer
 
+    # -- addresses and default routes (ip -j addr show, ip -j -4|-6 route show table all default) --
+    # The state lives in ``self._ip_state`` (created on first use); ip_management_answer() reports it.
+    def _ip(self):
+        if not hasattr(self, "_ip_state"):
+            self._ip_state = {"addrs": {}, "links": {}, "routes": [], "failing": set()}
+        return self._ip_state
+
+    def add_address(self, netdev, address, prefixlen=24):
+        """An address on a netdev (of the tree or a virtual one: see add_virtual_link)."""
+        family = "inet6" if ":" in address else "inet"
+        self._ip()["addrs"].setdefault(netdev, []).append(
+            {"family": family, "local": address, "prefixlen": prefixlen, "scope": "global"})
+
+    def add_virtual_link(self, name, link=None, ports=()):
+        """A netdev without a device of its own: a VLAN or macvlan on ``link``, or a bond or
+        bridge whose ports are ``ports`` (their ``master``)."""
+        self._ip()["links"][name] = {"link": link}
+        for port in ports:
+            self._ip()["links"].setdefault(port, {})["master"] = name
+
+    def add_default_route(self, dev, gateway="192.0.2.1", table=None):
+        route = {"dst": "default", "gateway": gateway, "dev": dev, "flags": []}
+        if table:
+            route["table"] = table
+        self._ip()["routes"].append(route)
+
+    def enable_ipv6(self):
+        self.write("proc/net/if_inet6", "")
+
+    def fail_ip(self, word):
+        """Make ``ip -j addr`` (word ``addr``) or ``ip -j ... route`` (word ``route``) fail."""
+        self._ip()["failing"].add(word)
+
+    def ip_management_answer(self, argv):
+        """(rc, out, err) of ``ip -j addr show`` or ``ip -j -4|-6 route show table all default``
+        on the fake host, or None for any other command."""
+        import json
+
+        state = self._ip()
+        if argv == ["ip", "-j", "addr", "show"]:
+            if "addr" in state["failing"]:
+                return 255, "", "Cannot open netlink socket: Operation not permitted\n"
+            names = sorted(set(os.listdir(self.p("sys/class/net"))) | set(state["links"]) | set(state["addrs"]))
+            links = []
+            for index, name in enumerate(["lo"] + names):
+                item = {"ifindex": index + 1, "ifname": name, "flags": ["UP"], "addr_info": list(state["addrs"].get(name, []))}
+                item.update((k, v) for k, v in state["links"].get(name, {}).items() if v)
+                if name == "lo":
+                    item["addr_info"] = [{"family": "inet", "local": "127.0.0.1", "prefixlen": 8, "scope": "host"}]
+                links.append(item)
+            return 0, json.dumps(links) + "\n", ""
+        if argv[:3] == ["ip", "-j", "-4"] or argv[:3] == ["ip", "-j", "-6"]:
+            if argv[3:] != ["route", "show", "table", "all", "default"]:
+                return None
+            if "route" in state["failing"]:
+                return 2, "", "Error: ipv4: FIB table does not exist.\n"
+            v6 = argv[2] == "-6"
+            routes = [r for r in state["routes"] if (":" in r["gateway"]) == v6]
+            return 0, json.dumps(routes) + "\n", ""
+        return None
+
     def set_interrupts(self, remapped=True):
         """/proc/interrupts with IO-APIC and MSI lines, through the IOMMU (IR-) or not."""
         prefix = "IR-" if remapped else ""

@@ -37,7 +37,12 @@ def env(fake, run_module, monkeypatch):
     monkeypatch.setattr(sriov_vfs, "SubprocessWriter", lambda: state["writer"])
     monkeypatch.setattr(sriov_vfs, "gather_usage", lambda host, uri: state["usage"])
 
+    monkeypatch.delenv("SSH_CONNECTION", raising=False)
+
     def commands(argv):
+        answer = fake.ip_management_answer(argv)
+        if answer is not None:
+            return answer
         if argv[0].endswith("ip") and argv[1] == "-j":
             return 0, json.dumps([{"ifname": argv[-1], "vfinfo_list": []}]), ""
         if argv[0].endswith("udevadm") and argv[1] == "--version":
