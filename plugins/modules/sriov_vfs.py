@@ -55,6 +55,10 @@ description:
     C(virtnetworkd) after C(systemd-udev-settle.service) (libvirt autostarts guests and pool
     networks as soon as it runs; their VFs and an up PF must exist by then). Drop-ins of
     earlier releases (C(50-virt-sriov-vfs.conf), C(50-virt-sriov-vf-pool.conf)) are replaced."
+  - With O(pfs), an entry may choose its PFs by hardware (O(pfs[].select)) instead of naming
+    one, and a PF that carries the Ansible connection or a default route is neither changed nor
+    selected unless its entry sets O(pfs[].allow_management=true) (check mode predicts the
+    refusal). The one-PF form does not check for the management NIC.
 extends_documentation_fragment:
   - virt.sriov._pf_options
   - virt.sriov.attributes
@@ -88,12 +92,71 @@ options:
     suboptions:
       pf:
         description:
-          - Network interface name of the PF. Exactly one of this and O(pfs[].pci_address).
+          - Network interface name of the PF. Exactly one of this, O(pfs[].pci_address) and
+            O(pfs[].select).
         type: str
       pci_address:
         description:
-          - PCI address of the PF. Exactly one of this and O(pfs[].pf).
+          - PCI address of the PF. Exactly one of this, O(pfs[].pf) and O(pfs[].select).
         type: str
+      select:
+        description:
+          - Choose the PFs by hardware instead of by name, resolved on each host in the same
+            execution - for fleets whose interface names differ. Exactly one of this,
+            O(pfs[].pf) and O(pfs[].pci_address).
+          - Every SR-IOV capable network PF (one with C(sriov_totalvfs)) that matches all the keys
+            given is chosen, and each gets the settings of this entry. At least one key is
+            required.
+          - An entry that chooses no PF fails, naming the selector and listing the host's SR-IOV
+            PFs with their IDs and drivers. A PF chosen by two entries (two selectors, or a
+            selector and O(pfs[].pf)) fails, naming both entries.
+          - A selector that matches the management NIC fails (see O(pfs[].allow_management)),
+            even when that PF would not change.
+        type: dict
+        suboptions:
+          vendor_id:
+            description:
+              - PCI vendor ID, 1-4 hex digits with or without C(0x), any case, as a quoted
+                string (V("8086"), V("0x8086")).
+            type: raw
+          device_id:
+            description:
+              - PCI device ID of the PF, as O(pfs[].select.vendor_id) (V("10c9") for the Intel
+                82576).
+            type: raw
+          driver:
+            description:
+              - Name of the driver bound to the PF, for example V(igb) or V(mlx5_core).
+            type: str
+          netdev:
+            description:
+              - Shell-style glob (C(*), C(?), C([...])) on the PF's network interface name, for
+                example V(ens1f*). A PF without an interface does not match.
+            type: str
+          pci_address:
+            description:
+              - Shell-style glob on the PF's PCI address in lower case, for example
+                V(0000:3b:00.*). Without the domain (one C(:)), it is matched against
+                C(bus:slot.function), for example V(3b:00.*).
+            type: str
+      allow_management:
+        description:
+          - A PF that carries the Ansible connection or a default route is never changed (count,
+            autoprobe, link, udev rule) and never chosen by O(pfs[].select) unless this is
+            V(true); the module fails naming the entry, the PF, the interface and the reason,
+            and nothing changes on the host.
+          - The connection is the server address of C(SSH_CONNECTION) in the module's
+            environment, looked up in C(ip -j addr show); default routes come from
+            C(ip -j -4 route show table all default) and C(ip -j -6 route show table all default).
+            An address or route on a VLAN, bridge, bond or macvlan interface counts for the PFs
+            below it, one on a VF's interface for the VF's PF.
+          - When these reads fail, the module refuses (fail closed), naming the command and its
+            error. They run only when an entry without this option selects PFs or changes one.
+          - Without C(SSH_CONNECTION) (a local connection, or privilege escalation that resets the
+            environment, such as C(sudo) with its default C(env_reset)) only the default routes
+            are checked.
+        type: bool
+        default: false
       num_vfs:
         description:
           - Number of VFs, from V(0) to C(sriov_totalvfs), or V(max).
@@ -210,6 +273,24 @@ EXAMPLES = r"""
         state: absent
   register: vf_stage
 
+- name: Every Intel 82576 port on igb gets 4 VFs, whatever the interfaces are called
+  virt.sriov.sriov_vfs:
+    pfs:
+      - select:
+          vendor_id: "8086"
+          device_id: "10c9"
+          driver: igb
+        num_vfs: 4
+
+- name: VFs on the port that also carries the management network, on purpose
+  virt.sriov.sriov_vfs:
+    pfs:
+      - select:
+          netdev: "ens1f*"
+          pci_address: "0000:3b:00.*"
+        num_vfs: 8
+        allow_management: true
+
 - name: Create 4 VFs on enp1s0
   virt.sriov.sriov_vfs:
     pf: enp1s0
@@ -230,7 +311,8 @@ EXAMPLES = r"""
 RETURN = r"""
 pfs:
   description:
-    - With O(pfs), one entry per PF in the order given, with the keys RV(pf), RV(vfs),
+    - With O(pfs), one entry per PF in the order given (the PFs an O(pfs[].select) chooses in
+      PCI address order, in place of their entry), with the keys RV(pf), RV(vfs),
       RV(numvfs_before), RV(numvfs_after), RV(actions) and RV(vfs_in_use) of the one-PF form,
       plus the keys below. RV(pfs[].changed) is true when the PF's count, autoprobe, link or
       rule changes.
@@ -241,6 +323,16 @@ pfs:
     changed:
       description: Whether anything of this PF changed (count, autoprobe, link, rule file).
       type: bool
+    entry:
+      description: Index in O(pfs) of the entry that chose this PF.
+      type: int
+      sample: 0
+    select:
+      description:
+        - The selector of that entry, normalised (IDs as four lower-case hex digits), or null
+          when the entry named the PF by O(pfs[].pf) or O(pfs[].pci_address).
+      type: dict
+      sample: {device_id: "10c9", driver: igb}
     vf_addresses:
       description:
         - PCI addresses of the PF's VFs after the run, in VF index order. In check mode, the VFs
@@ -265,6 +357,8 @@ pfs:
       type: dict
   sample:
     - changed: true
+      entry: 0
+      select: null
       numvfs_before: 0
       numvfs_after: 4
       actions: ["write 4 to sriov_numvfs", "write udev rule /etc/udev/rules.d/82-virt-sriov-numvfs-0000:01:00.0.rules"]
