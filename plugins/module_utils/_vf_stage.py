@@ -151,8 +151,10 @@ def plan_stage(host, entries, reader=None, recreate=False):
         )
         key = str(numvfs.address)
         if key in seen:
-            raise SriovError("PF %s is listed twice in pfs, by %s and by %s: give each PF once "
-                             "(narrow the selector)." % (numvfs.label, labels[seen[key]], labels[position]))
+            both = (labels[seen[key]], labels[position])
+            raise SriovError("PF %s is listed twice in pfs, by %s and by %s: give each PF once%s."
+                             % ((numvfs.label,) + both
+                                + (" (narrow the selector)" if any("(select " in label for label in both) else "",)))
         seen[key] = position
         if entry["persist"] and numvfs.target > 0:
             rule = plan_rule(host, {"state": "present", "match": entry["match"], "link_up": entry["link_up"],
