@@ -192,8 +192,8 @@ def guard_management(host, plans, environ):
             refused.append("%s matches PF %s, which carries %s: selection never picks the management "
                            "NIC" % (label, plan.numvfs.label, " and ".join(reasons)))
         else:
-            refused.append("%s would change PF %s, which carries %s" % (label, plan.numvfs.label,
-                                                                       " and ".join(reasons)))
+            refused.append("%s would change PF %s, which carries %s"
+                           % (label, plan.numvfs.label, " and ".join(reasons)))
     if refused:
         raise SriovError("Refusing to touch the management NIC: %s. Nothing was changed. Set "
                          "allow_management: true on the entry if this is intended." % "; ".join(refused),

@@ -85,7 +85,7 @@ def clean_lab(lab):
         if count != "0":
             lab.ssh(f"echo {count} > {path}; udevadm settle", timeout=120)
     lab.ssh(f"ip link set enp2s0 {'up' if int(before[2], 16) & 1 else 'down'}")
-    assert ROUTE.split(" metric")[0] not in lab.ssh("ip route show default").stdout
+    assert ROUTE.split(" metric", maxsplit=1)[0] not in lab.ssh("ip route show default").stdout
 
 
 def test_select_by_hardware_and_default_route_guard(clean_lab):
