@@ -9,7 +9,8 @@ Selection is resolved on the host from sysfs: every SR-IOV capable network PF wh
 device ID, driver, netdev name (glob) and PCI address (glob) match all the keys given.
 
 The management guard finds the PFs that carry the Ansible connection (the server address of
-``SSH_CONNECTION`` in the module's environment, looked up in ``ip -j addr show``) or a default
+``SSH_CONNECTION`` in the module's environment, or in the environment of its nearest ancestor
+process that has one when privilege escalation reset it, looked up in ``ip -j addr show``) or a default
 route (``ip -j -4|-6 route show table all default``). An address or route on a VLAN, bridge,
 bond or macvlan counts for the devices below it (``link`` and ``master`` of ``ip -j addr``), and
 one on a VF's netdev counts for the VF's PF. A read that fails raises SriovError: the caller
@@ -23,6 +24,7 @@ __metaclass__ = type
 import fnmatch
 import ipaddress
 import json
+import os
 import re
 
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
@@ -153,9 +155,50 @@ def resolve_select(host, select, where):
 
 
 # ---------------------------------------------------------------------------- management guard
-def connection_address(environ):
-    """The host's own address of the SSH connection (``SSH_CONNECTION``), or None without one."""
+def _environ_value(host, pid, name):
+    """``name`` from the environment process ``pid`` started with, or None."""
+    try:
+        with open(host.path("/proc/%d/environ" % pid), "rb") as handle:
+            data = handle.read()
+    except (IOError, OSError):
+        return None
+    prefix = name.encode("ascii") + b"="
+    for item in data.split(b"\0"):
+        if item.startswith(prefix):
+            return item[len(prefix):].decode("ascii", "replace")
+    return None
+
+
+def _parent_pid(host, pid):
+    stat = host.read("/proc/%d/stat" % pid)
+    try:  # "pid (comm) state ppid ...": comm may hold spaces and parentheses
+        return int(stat.rsplit(")", 1)[1].split()[1])
+    except (AttributeError, IndexError, ValueError):
+        return None
+
+
+def inherited_ssh_connection(host, pid, limit=32):
+    """``SSH_CONNECTION`` of the nearest ancestor of process ``pid`` that has one, or None.
+
+    Privilege escalation (sudo with its default ``env_reset``, su) starts the module with a
+    fresh environment, but the escalating process itself and the login shell above it keep
+    the one sshd gave them (``/proc/PID/environ`` is the environment a process started with)."""
+    for _ in range(limit):
+        pid = _parent_pid(host, pid)
+        if pid is None or pid <= 1:
+            return None
+        value = _environ_value(host, pid, "SSH_CONNECTION")
+        if value:
+            return value
+    return None
+
+
+def connection_address(environ, host=None, pid=None):
+    """The host's own address of the SSH connection (``SSH_CONNECTION`` of the module's
+    environment, else of its nearest ancestor process when ``host`` is given), or None."""
     text = (environ or {}).get("SSH_CONNECTION")
+    if (not text or not text.strip()) and host is not None:
+        text = inherited_ssh_connection(host, os.getpid() if pid is None else pid)
     if not text or not text.strip():
         return None
     fields = text.split()
@@ -240,10 +283,11 @@ def _over(top, netdev):
     return "" if top == netdev else ", over %s" % netdev
 
 
-def management_pfs(host, environ):
+def management_pfs(host, environ, pid=None):
     """Map PF PCI address -> [reasons] for every PF that carries the Ansible connection or a
-    default route. Raises SriovError when ``ip`` cannot be read."""
-    server = connection_address(environ)
+    default route. Raises SriovError when ``ip`` cannot be read. ``pid``: the process whose
+    ancestors may hold ``SSH_CONNECTION`` (default: this one)."""
+    server = connection_address(environ, host=host, pid=pid)
     links = dict((item.get("ifname"), item) for item in _read_json(host, ADDR_ARGV, "the Ansible connection")
                  if isinstance(item.get("ifname"), str))
     found = {}

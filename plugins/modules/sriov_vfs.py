@@ -152,9 +152,11 @@ options:
             below it, one on a VF's interface for the VF's PF.
           - When these reads fail, the module refuses (fail closed), naming the command and its
             error. They run only when an entry without this option selects PFs or changes one.
-          - Without C(SSH_CONNECTION) (a local connection, or privilege escalation that resets the
-            environment, such as C(sudo) with its default C(env_reset)) only the default routes
-            are checked.
+          - When privilege escalation started the module without C(SSH_CONNECTION) (C(sudo) with
+            its default C(env_reset), C(su)), the module reads it from the environment of the
+            nearest process above it that has it (C(/proc/PID/environ) of C(sudo) or the login
+            shell). Outside any SSH session (a local connection) only the default routes are
+            checked.
         type: bool
         default: false
       num_vfs:

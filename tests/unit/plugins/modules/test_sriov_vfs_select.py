@@ -145,6 +145,27 @@ def test_connection_on_a_bond_over_a_pf_and_selection(env):
     assert unchanged(env)
 
 
+def test_connection_of_an_ancestor_when_sudo_reset_the_environment(env, monkeypatch):
+    """sudo's env_reset drops SSH_CONNECTION from the module's environment; sudo itself and the
+    shell above it keep the environment sshd gave them."""
+    monkeypatch.delenv("SSH_CONNECTION")
+    env.fake._ip()["addrs"].clear()
+    env.fake.add_address("enp1s0", "192.0.2.2")
+    me = os.getpid()
+    env.fake.write("proc/%d/stat" % me, "%d (python3) S 4001 4001 0 0 -1\n" % me)
+    env.fake.write("proc/4001/stat", "4001 (sudo) S 4000 4000 0 0 -1\n")
+    env.fake.write("proc/4001/environ", "TERM=xterm\0PATH=/usr/bin\0")
+    env.fake.write("proc/4000/stat", "4000 (sh (login)) S 3000 3000 0 0 -1\n")
+    env.fake.write("proc/4000/environ", "USER=ops\0SSH_CONNECTION=%s\0HOME=/home/ops\0" % CONNECTION)
+    env.fake.write("proc/3000/stat", "3000 (sshd) S 1 1 0 0 -1\n")
+    result = env({"pfs": [{"pf": "enp1s0", "num_vfs": 2}]})
+    assert result["failed"] and "the Ansible connection (192.0.2.2, the server address of SSH_CONNECTION, " \
+        "is on enp1s0)" in result["msg"]
+    assert unchanged(env)
+    env.fake.write("proc/4000/environ", "USER=ops\0")  # no SSH session above: only routes count
+    assert env({"pfs": [{"pf": "enp1s0", "num_vfs": 2}]})["changed"]
+
+
 def test_default_route_refuses_ipv4_and_ipv6(env):
     env.fake.add_default_route("enp2s0", gateway="192.0.2.1", table="mgmt")
     result = env({"pfs": [{"pf": "enp2s0", "num_vfs": 2}]})
