@@ -183,7 +183,7 @@ def inherited_ssh_connection(host, pid, limit=32):
     Privilege escalation (sudo with its default ``env_reset``, su) starts the module with a
     fresh environment, but the escalating process itself and the login shell above it keep
     the one sshd gave them (``/proc/PID/environ`` is the environment a process started with)."""
-    for _ in range(limit):
+    for _step in range(limit):
         pid = _parent_pid(host, pid)
         if pid is None or pid <= 1:
             return None
