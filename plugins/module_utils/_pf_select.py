@@ -13,8 +13,12 @@ The management guard finds the PFs that carry the Ansible connection (the server
 process that has one when privilege escalation reset it, looked up in ``ip -j addr show``) or a default
 route (``ip -j -4|-6 route show table all default``). An address or route on a VLAN, bridge,
 bond or macvlan counts for the devices below it (``link`` and ``master`` of ``ip -j addr``), and
-one on a VF's netdev counts for the VF's PF. A read that fails raises SriovError: the caller
-refuses rather than guesses.
+one on a VF's netdev counts for the VF's PF. IPv6 default routes that the kernel learned from a
+router advertisement (``proto ra``) do not count: the kernel installs one on any port that is up
+on a network with an IPv6 router (the lab's igb ports get ``default via fe80::2`` as soon as
+their link is up), so they say nothing about management; a PF that carries the SSH session is
+still found by its address. A read that fails raises SriovError: the caller refuses rather than
+guesses.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -315,6 +319,8 @@ def management_pfs(host, environ, pid=None):
         if "-6" in argv and not host.exists(IPV6_PROC):
             continue  # IPv6 disabled in the kernel (ipv6.disable=1): no IPv6 routes to read
         for route in _read_json(host, argv, "a default route"):
+            if route.get("protocol") == "ra":
+                continue  # learned by the kernel from a router advertisement: see the module docstring
             for dev in _route_devices(route):
                 mark(dev, "a default route (%s" % _route_text(route, dev))
     return found

@@ -437,10 +437,12 @@ class FakeHost(object):
         for port in ports:
             self._ip()["links"].setdefault(port, {})["master"] = name
 
-    def add_default_route(self, dev, gateway="192.0.2.1", table=None):
+    def add_default_route(self, dev, gateway="192.0.2.1", table=None, protocol=None):
         route = {"dst": "default", "gateway": gateway, "dev": dev, "flags": []}
         if table:
             route["table"] = table
+        if protocol:  # "ra": learned from a router advertisement, as ip -j prints it
+            route["protocol"] = protocol
         self._ip()["routes"].append(route)
 
     def enable_ipv6(self):

@@ -179,6 +179,15 @@ def test_default_route_refuses_ipv4_and_ipv6(env):
     assert unchanged(env)
 
 
+def test_ipv6_default_route_from_a_router_advertisement_does_not_count(env):
+    """The kernel adds it on any port that is up on a network with an IPv6 router (the lab's
+    igb ports get one from QEMU's user-mode network as soon as their link is up)."""
+    env.fake.enable_ipv6()
+    env.fake.add_default_route("enp2s0", gateway="fe80::2", protocol="ra")
+    result = env({"pfs": [{"select": {"device_id": "10c9"}, "num_vfs": 2}]})
+    assert result["changed"] and numvfs(env.fake, PF2) == 2
+
+
 def test_vf_netdev_carrying_the_connection_protects_its_pf(env):
     env.fake.set_numvfs(PF2, 2)
     env.fake.add_address("enp2s0v1", "192.0.2.2")
