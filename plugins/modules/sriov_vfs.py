@@ -150,7 +150,7 @@ options:
             C(ip -j -4 route show table all default) and C(ip -j -6 route show table all default).
             An address or route on a VLAN, bridge, bond or macvlan interface counts for the PFs
             below it, one on a VF's interface for the VF's PF.
-          - IPv6 default routes learned from router advertisements (C(proto ra)) do not count:
+          - IPv6 default routes learned from router advertisements (C(proto ra)) do not count -
             the kernel adds one to any port that is up on a network with an IPv6 router, PFs
             included. Configured routes (static, DHCP, any table) do.
           - When these reads fail, the module refuses (fail closed), naming the command and its
