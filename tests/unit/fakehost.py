@@ -480,6 +480,30 @@ class FakeHost(object):
             return 0, json.dumps(routes) + "\n", ""
         return None
 
+    def vf_stage_commands(self):
+        """The command runner of an ``sriov_vfs`` run on this host: ``ip -j addr``/route (see
+        ip_management_answer), ``ip -j -d link show PF`` without VFs, ``udevadm --version`` 252,
+        and success for udevadm, systemctl and ``ip link set``; anything else fails the test."""
+        import json
+
+        def commands(argv):
+            answer = self.ip_management_answer(argv)
+            if answer is not None:
+                return answer
+            if argv[0].endswith("ip") and argv[1] == "-j":
+                return 0, json.dumps([{"ifname": argv[-1], "vfinfo_list": []}]), ""
+            if argv[0].endswith("udevadm") and argv[1] == "--version":
+                return 0, "252\n", ""
+            if argv[0].endswith("udevadm") or argv[0].endswith("systemctl") or argv[:3] == ["ip", "link", "set"]:
+                return 0, "", ""
+            raise AssertionError(argv)
+
+        return commands
+
+    def numvfs(self, address):
+        """The PF's sriov_numvfs as an int."""
+        return int(self.read("sys/bus/pci/devices/%s/sriov_numvfs" % address))
+
     def set_interrupts(self, remapped=True):
         """/proc/interrupts with IO-APIC and MSI lines, through the IOMMU (IR-) or not."""
         prefix = "IR-" if remapped else ""

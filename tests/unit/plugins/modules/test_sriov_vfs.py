@@ -47,7 +47,7 @@ def env(fake, run_module, monkeypatch):
 
 
 def numvfs(fake, pf):
-    return int(fake.read("sys/bus/pci/devices/%s/sriov_numvfs" % pf))
+    return fake.numvfs(pf)
 
 
 def test_four_step_idempotence(env):

@@ -9,7 +9,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 
 import pytest
@@ -42,20 +41,8 @@ def env(fake, run_module, monkeypatch):
     monkeypatch.setattr(sriov_vfs, "gather_usage", lambda host, uri: (None, None))
     monkeypatch.setenv("SSH_CONNECTION", CONNECTION)
 
-    def commands(argv):
-        answer = fake.ip_management_answer(argv)
-        if answer is not None:
-            return answer
-        if argv[0].endswith("ip") and argv[1] == "-j":
-            return 0, json.dumps([{"ifname": argv[-1], "vfinfo_list": []}]), ""
-        if argv[0].endswith("udevadm") and argv[1] == "--version":
-            return 0, "252\n", ""
-        if argv[0].endswith("udevadm") or argv[0].endswith("systemctl") or argv[:3] == ["ip", "link", "set"]:
-            return 0, "", ""
-        raise AssertionError(argv)
-
     def run(args, **kwargs):
-        return run_module(sriov_vfs, args, commands=commands, **kwargs)
+        return run_module(sriov_vfs, args, commands=fake.vf_stage_commands(), **kwargs)
 
     run.state = state
     run.fake = fake
@@ -64,7 +51,7 @@ def env(fake, run_module, monkeypatch):
 
 
 def numvfs(fake, pf):
-    return int(fake.read("sys/bus/pci/devices/%s/sriov_numvfs" % pf))
+    return fake.numvfs(pf)
 
 
 def unchanged(env):
