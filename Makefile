@@ -58,9 +58,9 @@ requirements-lock: | sysdeps ## regenerate requirements/*.txt from requirements/
 
 # ---------------------------------------------------------------------------- test pipeline
 .PHONY: test check sanity units lint changelog-lint docs-lint compat-2.18 build-check ee-check e2e e2e-libvirt11 e2e-guest-os molecule
-test: check e2e molecule ## everything, the lab suites last (what CI runs)
+test: check e2e e2e-libvirt11 molecule ## everything, the lab suites last (what CI runs)
 
-check: ## everything except the lab suites (e2e, molecule), fail fast
+check: ## everything except the lab suites (e2e, e2e-libvirt11, molecule), fail fast
 	$(MAKE) sanity
 	$(MAKE) units
 	$(MAKE) lint
@@ -112,7 +112,7 @@ ee-check: venv ## ansible-builder create (context only) into build/ee
 	rm -rf $(BUILD)/ee
 	$(VENV)/bin/ansible-builder create -f execution-environment.yml -c $(BUILD)/ee --output-filename Containerfile -v 2
 
-e2e: venv ## lab end-to-end suite (libvirt 9.0); the libvirt 11 subset is `make e2e-libvirt11`
+e2e: venv ## lab end-to-end suite (libvirt 9.0); `make test` also runs `make e2e-libvirt11`
 	$(call header,e2e: pytest -m lab tests/e2e)
 	$(LAB) deps
 	$(LAB) build
@@ -125,7 +125,7 @@ e2e-libvirt11: venv ## pool network + guest interface lab tests on libvirt 11.3 
 	$(call header,e2e-libvirt11: pytest -m lab on the libvirt 11 variant)
 	$(LAB) deps
 	$(LAB) build --libvirt 11
-	VIRT_SRIOV_LAB_LIBVIRT=11 VIRT_SRIOV_LAB_STOP=1 $(VENV)/bin/pytest -m lab $(E2E_LIBVIRT11) -v
+	VIRT_SRIOV_LAB_LIBVIRT=11 VIRT_SRIOV_LAB_STOP=1 $(VENV)/bin/pytest -m lab $(E2E_LIBVIRT11) -v --durations=5
 
 e2e-guest-os: venv ## opt-in: the nested guestOS sees its VF (minutes of TCG-in-TCG boot; instance lab)
 	$(call header,e2e-guest-os: pytest -m lab tests/e2e/test_guest_os.py)
