@@ -287,6 +287,43 @@ def _network_facts(conn, name, usage):
     return facts, _network_defaults(conn, name)
 
 
+def planned_network(planned_networks, name):
+    """Check mode: what an earlier stage of the same run predicts for hostdev network ``name``.
+
+    ``planned_networks`` is the ``networks`` list libvirt_vf_pool_network returned (in check
+    mode: the state before the run plus the ``actions`` it would take). Returns None when the
+    network is not listed, else {removed, active, autostart} after that stage.
+    """
+    for entry in planned_networks or []:
+        if not isinstance(entry, dict) or entry.get("name") != name:
+            continue
+        actions = entry.get("actions") or []
+        facts = entry.get("network") or {}
+        return {
+            "removed": "undefine" in actions,
+            "active": "start" in actions or (bool(facts.get("active")) and "stop" not in actions),
+            "autostart": "autostart" in actions or (bool(facts.get("autostart")) and "no_autostart" not in actions),
+        }
+    return None
+
+
+def _pool_facts(conn, name, usage, planned_networks):
+    """(facts, defaults) of the hostdev network a present interface uses; a network that does not
+    exist yet but that the pool stage of the same run creates (check mode) has no VFs or defaults
+    to compare with: every scope then attaches."""
+    planned = planned_network(planned_networks, name)
+    if planned is None:
+        return _network_facts(conn, name, usage)
+    if planned["removed"]:
+        raise SriovError("Network %r is removed by the pool network stage of this run (state absent): an "
+                         "interface cannot use it." % (name,))
+    if name not in usage.networks:
+        facts = {"active": planned["active"], "autostart": planned["autostart"], "addresses": [], "pf": None}
+        return facts, {"vlan": None, "virtualport": None}
+    facts, defaults = _network_facts(conn, name, usage)
+    return dict(facts, active=planned["active"], autostart=planned["autostart"]), defaults
+
+
 def _network_defaults(conn, name):
     """The VLAN and virtualport a network gives its interfaces, as in canonical()."""
     try:
@@ -621,8 +658,9 @@ def discover_interface(conn, host, request, planned_vfs=None):
     }
 
 
-def desired_interface(conn, found, request):
-    """What the interface should be: VF or network, MAC (given or derived), VLAN, port profile."""
+def desired_interface(conn, found, request, planned_networks=None):
+    """What the interface should be: VF or network, MAC (given or derived), VLAN, port profile.
+    ``planned_networks``: check mode only, see planned_network()."""
     vf, usage = found["vf"], found["usage"]
     desired = {
         "domain_name": found["name"], "vf": vf, "network": request["network"], "vlan": request["vlan"],
@@ -630,7 +668,8 @@ def desired_interface(conn, found, request):
         "planned_pf": request.get("planned_pf"),
     }
     if request["network"] is not None:
-        desired["pool"] = _network_facts(conn, request["network"], usage) if request["state"] == "present" \
+        desired["pool"] = _pool_facts(conn, request["network"], usage, planned_networks) \
+            if request["state"] == "present" \
             else (usage.networks.get(request["network"], {"addresses": []}), {"vlan": None, "virtualport": None})
         identity = "network:%s:%d" % (request["network"], request["network_index"])
         desired["label"] = "network %s" % request["network"]
@@ -769,14 +808,15 @@ def report_interface(found, desired, plans, new_element, request, check_mode, re
 
 
 def converge_interface(conn, host, request, check_mode=False, planned_vfs=None, clock=time.monotonic,
-                       sleep=time.sleep, restart=None):
+                       sleep=time.sleep, restart=None, planned_networks=None):
     """Discover, plan, guard, apply (unless check_mode) and report one interface.
 
     ``restart``: None follows ``request['restart_if_needed']``; False never restarts (the
-    caller decides once per domain). Returns (result, diff, warnings, found).
+    caller decides once per domain). ``planned_vfs``/``planned_networks``: what earlier stages
+    of the same run would create, used in check mode only. Returns (result, diff, warnings, found).
     """
     found = discover_interface(conn, host, request, planned_vfs if check_mode else None)
-    desired = desired_interface(conn, found, request)
+    desired = desired_interface(conn, found, request, planned_networks if check_mode else None)
     plans = plan_interface(found, desired, request)
     warnings = guard_interface(host, conn, found, desired, plans, request)
     new_element = build_element(desired) if request["state"] == "present" else None
@@ -793,10 +833,11 @@ def converge_interface(conn, host, request, check_mode=False, planned_vfs=None, 
 
 
 def ensure_interface(conn, host, request, check_mode=False, clock=time.monotonic, sleep=time.sleep,
-                     planned_vfs=None):
+                     planned_vfs=None, planned_networks=None):
     """Plan and (unless check_mode) apply ``request`` (from parse_request). Return the result dict."""
     result, diff, warnings, _found = converge_interface(conn, host, request, check_mode=check_mode,
-                                                        planned_vfs=planned_vfs, clock=clock, sleep=sleep)
+                                                        planned_vfs=planned_vfs, clock=clock, sleep=sleep,
+                                                        planned_networks=planned_networks)
     result["diff"] = diff
     result["warnings"] = warnings
     return result
@@ -813,7 +854,7 @@ def _identity_key(host, request, planned_vfs):
 
 
 def ensure_interfaces(conn, host, groups, common, check_mode=False, planned_vfs=None, clock=time.monotonic,
-                      sleep=time.sleep):
+                      sleep=time.sleep, planned_networks=None):
     """Every interface of every domain in ``groups`` ([{domain, interfaces: [params]}]) in one run.
 
     ``common``: options for every entry (timeout, restart_if_needed, shutdown_timeout). Every
@@ -855,7 +896,7 @@ def ensure_interfaces(conn, host, groups, common, check_mode=False, planned_vfs=
         for request in requests:
             result, diff, warns, found = converge_interface(conn, host, request, check_mode=check_mode,
                                                             planned_vfs=planned_vfs, clock=clock, sleep=sleep,
-                                                            restart=False)
+                                                            restart=False, planned_networks=planned_networks)
             changed_here = changed_here or result["changed"]
             results.append(result)
             diffs.append(diff)

@@ -57,7 +57,7 @@ options:
       - The interfaces of O(domain), in one execution. Each item takes the per-interface options
         of the single form - O(pci_address), O(pf) with O(vf), or O(network), and O(network_index),
         O(mac), O(vlan), O(virtualport), O(state), O(scope).
-      - O(timeout), O(restart_if_needed), O(shutdown_timeout), O(planned_vfs) and O(uri) apply to
+      - O(timeout), O(restart_if_needed), O(shutdown_timeout), O(planned_vfs), O(planned_networks) and O(uri) apply to
         every item.
     type: list
     elements: dict
@@ -80,6 +80,19 @@ options:
         instead of failing on a host without VFs. For such a VF only libvirt's users of the
         address are checked; the PF link is reported as a warning.
     type: dict
+    version_added: 1.1.0
+  planned_networks:
+    description:
+      - Used in check mode only. The hostdev pool networks an earlier stage of the same run
+        would create, start or remove: the C(networks) list that
+        M(virt.sriov.libvirt_vf_pool_network) returns with its O(virt.sriov.libvirt_vf_pool_network#module:networks)
+        option (the role C(virt.sriov.vf_pool_network) registers it as C(vf_pool_network_result)).
+      - An interface on a network that does not exist yet but is listed here is predicted as
+        attached in every scope (libvirt picks the VF when it attaches or starts the guest), so
+        C(--check) of a whole playbook predicts instead of failing. A network the stage would
+        start counts as active, one it would remove is refused.
+    type: list
+    elements: dict
     version_added: 1.1.0
   state:
     description:
@@ -423,6 +436,7 @@ def main():
         restart_if_needed=dict(type="bool", default=False),
         shutdown_timeout=dict(type="int", default=120),
         planned_vfs=dict(type="dict"),
+        planned_networks=dict(type="list", elements="dict"),
     )
     argument_spec.update(dict((k, dict(v)) for k, v in INTERFACE_OPTIONS.items()))
     argument_spec.update(LIBVIRT_COMMON_ARGSPEC)
@@ -459,12 +473,14 @@ def _converge(module):
         request = parse_request(params)
         with open_connection(params["uri"]) as conn:
             return ensure_interface(conn, host, request, check_mode=module.check_mode,
-                                    planned_vfs=params["planned_vfs"])
+                                    planned_vfs=params["planned_vfs"],
+                                    planned_networks=params["planned_networks"])
     groups = _groups(params)
     common = dict((k, params[k]) for k in COMMON_KEYS)
     with open_connection(params["uri"]) as conn:
         return ensure_interfaces(conn, host, groups, common, check_mode=module.check_mode,
-                                 planned_vfs=params["planned_vfs"])
+                                 planned_vfs=params["planned_vfs"],
+                                 planned_networks=params["planned_networks"])
 
 
 if __name__ == "__main__":

@@ -448,11 +448,12 @@ COMMON = {"timeout": 30, "restart_if_needed": False, "shutdown_timeout": 120}
 VF2 = "0000:01:10.4"
 
 
-def run_all(conn, fake, groups, check_mode=False, planned_vfs=None, **common):
+def run_all(conn, fake, groups, check_mode=False, planned_vfs=None, planned_networks=None, **common):
     clock = Clock()
     options = dict(COMMON, **common)
     return li.ensure_interfaces(conn, fake.host(), groups, options, check_mode=check_mode,
-                                planned_vfs=planned_vfs, clock=clock, sleep=clock.sleep)
+                                planned_vfs=planned_vfs, clock=clock, sleep=clock.sleep,
+                                planned_networks=planned_networks)
 
 
 def test_all_guests_in_one_run_four_steps(lab):
@@ -535,3 +536,49 @@ def test_check_mode_with_planned_vf_still_refuses_a_vf_of_another_guest(fake):
     groups = [{"domain": "guestVM", "interfaces": [{"pci_address": VF1}]}]
     with pytest.raises(SriovError, match="already used by domain otherVM"):
         run_all(conn, fake, groups, check_mode=True, planned_vfs={"enp1s0": [VF1]})
+
+
+# -- check mode: a pool network the same run creates ------------------------------------------
+
+PLANNED_POOL = [{"name": "passthrough", "changed": True, "actions": ["define", "start", "autostart"],
+                 "network": {"exists": False, "name": "passthrough", "active": False}}]
+
+
+def test_check_mode_with_planned_network_predicts_the_attach(lab):
+    fake, conn, dom = lab
+    groups = [{"domain": "guestVM", "interfaces": [{"network": "passthrough"}]}]
+    check = run_all(conn, fake, groups, check_mode=True, planned_networks=PLANNED_POOL)
+    assert check["changed"]
+    assert set(check["interfaces"][0]["actions"].values()) == {"attach"}
+    assert dom.calls == []
+    with pytest.raises(SriovError, match="'passthrough' does not exist"):  # without the plan
+        run_all(conn, fake, groups, check_mode=True)
+    with pytest.raises(SriovError, match="'passthrough' does not exist"):  # a real run ignores the plan
+        run_all(conn, fake, groups, planned_networks=PLANNED_POOL)
+    assert dom.calls == []
+
+
+def test_check_mode_planned_network_state_follows_the_pool_stage(lab):
+    fake, conn, dom = lab
+    conn.networks.append(pool_network(active=False))
+    groups = [{"domain": "guestVM", "interfaces": [{"network": "passthrough", "scope": "live"}]}]
+    with pytest.raises(SriovError, match="not active"):
+        run_all(conn, fake, groups, check_mode=True)
+    started = [{"name": "passthrough", "actions": ["start"], "network": {"exists": True, "active": False}}]
+    check = run_all(conn, fake, groups, check_mode=True, planned_networks=started)
+    assert check["interfaces"][0]["actions"] == {"live": "attach"}
+    removed = [{"name": "passthrough", "actions": ["undefine"], "network": {"exists": True, "active": False}}]
+    with pytest.raises(SriovError, match="removed by the pool network stage"):
+        run_all(conn, fake, groups, check_mode=True, planned_networks=removed)
+    assert dom.calls == []
+
+
+def test_planned_network_reads_the_pool_result():
+    assert li.planned_network(None, "x") is None
+    assert li.planned_network([{"name": "y", "actions": ["define"]}], "x") is None
+    entry = {"name": "x", "actions": ["stop", "define", "start"], "network": {"active": True, "autostart": True}}
+    assert li.planned_network([entry], "x") == {"removed": False, "active": True, "autostart": True}
+    entry = {"name": "x", "actions": ["stop", "no_autostart"], "network": {"active": True, "autostart": True}}
+    assert li.planned_network([entry], "x") == {"removed": False, "active": False, "autostart": False}
+    entry = {"name": "x", "actions": ["stop", "undefine"], "network": {"active": True}}
+    assert li.planned_network([entry], "x")["removed"]
