@@ -84,9 +84,9 @@ options:
   planned_networks:
     description:
       - Used in check mode only. The hostdev pool networks an earlier stage of the same run
-        would create, start or remove: the C(networks) list that
-        M(virt.sriov.libvirt_vf_pool_network) returns with its O(virt.sriov.libvirt_vf_pool_network#module:networks)
-        option (the role C(virt.sriov.vf_pool_network) registers it as C(vf_pool_network_result)).
+        would create, start or remove, as the C(networks) list that
+        M(virt.sriov.libvirt_vf_pool_network) returns when called with a list of networks (the
+        role C(virt.sriov.vf_pool_network) registers it as C(vf_pool_network_result)).
       - An interface on a network that does not exist yet but is listed here is predicted as
         attached in every scope (libvirt picks the VF when it attaches or starts the guest), so
         C(--check) of a whole playbook predicts instead of failing. A network the stage would
