@@ -62,6 +62,7 @@ from ansible_collections.virt.sriov.plugins.module_utils._udev import (
     DEFAULT_DIR,
     default_rule_path,
     parse_rule_line,
+    reload_rules,
     udevadm_verify,
 )
 
@@ -608,43 +609,78 @@ def _label(facts):
 
 def plan_pf(host, entry, persist, ip_path, reader=read_vf_settings, check_mode=False):
     """Everything about one PF entry before anything changes."""
-    if entry.get("persist") is not None:
-        persist = entry["persist"]
     address = resolve_pf(host, pf=entry.get("pf"), pci_address=entry.get("pci_address"))
     facts = read_pf(host, address)
     label = _label(facts)
-    if not facts.get("netdev"):
-        raise SriovError("PF %s has no network interface (no host driver bound): its VF settings "
-                         "are set through it." % label)
+    _require_netdev(facts, label)
     numvfs = facts.get("numvfs") or 0
     missing = [] if check_mode else None
     desired = desired_per_vf(label, numvfs, entry.get("vf_defaults"), entry.get("vfs"), missing=missing)
+    plan = _plan_desired(host, address, facts, entry, persist, ip_path, desired, reader=reader,
+                         addresses=vf_addresses(host, address))
+    if missing:
+        plan["warnings"].insert(0, "Check mode: PF %s has %d VFs now; VF %s does not exist yet (an earlier "
+                                "task would create it) and its settings are predicted as changes%s."
+                                % (label, numvfs, ", ".join(str(i) for i in sorted(missing)),
+                                   "; vf_defaults cover only the VFs that exist now" if entry.get("vf_defaults") else ""))
+    elif check_mode and entry.get("vf_defaults") and numvfs == 0:
+        plan["warnings"].insert(0, "Check mode: PF %s has no VFs now, so vf_defaults predict nothing; an "
+                                "earlier task may create VFs that a real run would set." % label)
+    return plan
+
+
+def plan_pf_for_count(host, address, entry, persist, ip_path, numvfs, created=False, addresses=None,
+                      reader=read_vf_settings, count_persisted=False):
+    """One PF's settings planned against the VF count a run of sriov_vfs is about to set.
+
+    ``numvfs``: the count after the run (VF indexes from ``numvfs`` up are refused).
+    ``created``: the run creates the VFs (anew), so every VF starts with the driver's defaults;
+    each desired setting is then planned as a change (its old value unknown), and so is a
+    driver. ``addresses``: VF index -> PCI address after the run (predicted when ``created``).
+    ``count_persisted``: the same run writes the PF's count rule (no warning about a missing one).
+    """
+    facts = read_pf(host, address)
+    label = _label(facts)
+    _require_netdev(facts, label)
+    desired = desired_per_vf(label, numvfs, entry.get("vf_defaults"), entry.get("vfs"))
+    if addresses is None:
+        addresses = vf_addresses(host, address)
+    return _plan_desired(host, address, facts, entry, persist, ip_path, desired, reader=reader,
+                         addresses=addresses, created=created, count_persisted=count_persisted)
+
+
+def _require_netdev(facts, label):
+    if not facts.get("netdev"):
+        raise SriovError("PF %s has no network interface (no host driver bound): its VF settings "
+                         "are set through it." % label)
+
+
+def _plan_desired(host, address, facts, entry, persist, ip_path, desired, reader=read_vf_settings,
+                  addresses=None, created=False, count_persisted=False):
+    """Changes, driver changes, rule and warnings of one PF for ``desired`` settings."""
+    if entry.get("persist") is not None:
+        persist = entry["persist"]
+    label = _label(facts)
+    numvfs = facts.get("numvfs") or 0
+    addresses = addresses or {}
     wants_settings = any(name != "driver" for settings in desired.values() for name in settings)
-    current = reader(host, facts["netdev"]) if wants_settings else {}
+    current = reader(host, facts["netdev"]) if wants_settings and not created else {}
     changes = plan_changes(desired, current)
-    addresses = vf_addresses(host, address)
-    driver_states = dict((index, read_driver_state(host, addresses[index]))
-                         for index, settings in desired.items() if "driver" in settings and index in addresses)
+    driver_states = {} if created else dict(
+        (index, read_driver_state(host, addresses[index]))
+        for index, settings in desired.items() if "driver" in settings and index in addresses)
     driver_changes = plan_driver_changes(desired, driver_states)
     path = rule_path(address)
     rule_before = host.read_text(path)
     rule_after = render_rule(address, desired, ip_path, addresses) if persist else None
     warnings = []
-    if missing:
-        warnings.append("Check mode: PF %s has %d VFs now; VF %s does not exist yet (an earlier task "
-                        "would create it) and its settings are predicted as changes%s."
-                        % (label, numvfs, ", ".join(str(i) for i in sorted(missing)),
-                           "; vf_defaults cover only the VFs that exist now" if entry.get("vf_defaults") else ""))
-    elif check_mode and entry.get("vf_defaults") and numvfs == 0:
-        warnings.append("Check mode: PF %s has no VFs now, so vf_defaults predict nothing; an earlier "
-                        "task may create VFs that a real run would set." % label)
     for index, wanted in sorted(desired.items()):
         have = current_values(current.get(index))
         unknown = sorted(n for n in wanted if n != "driver" and have.get(n) is None)
         if unknown and index in current:
             warnings.append("PF %s does not report %s of VF %d: the module cannot tell whether it "
                             "is set and applies it on every run." % (label, ", ".join(unknown), index))
-    if rule_after is not None and not host.exists(default_rule_path(address)):
+    if rule_after is not None and not count_persisted and not host.exists(default_rule_path(address)):
         warnings.append("The VF count of PF %s is not persisted by virt.sriov (no %s): after a "
                         "reboot the settings rule finds no VFs unless something else creates them "
                         "before it runs." % (label, default_rule_path(address)))
@@ -719,10 +755,7 @@ def manage_vf_settings(host, params, check_mode=False, usage_loader=None, reader
     sysfs writer for driver changes (``_numvfs.SubprocessWriter``)."""
     persist = params.get("persist", True)
     entries, seen = _entries(params)
-    ip_path = find_binary(host, ["ip"])
-    if ip_path is None:
-        raise SriovError("The ip command (iproute2) is needed to set VF settings; it is not in %s."
-                         % ", ".join(BIN_DIRS))
+    ip_path = require_ip(host)
     plans = []
     for entry in entries:
         plan = plan_pf(host, entry, persist, ip_path, reader=reader, check_mode=check_mode)
@@ -733,10 +766,47 @@ def manage_vf_settings(host, params, check_mode=False, usage_loader=None, reader
     if usage_loader is None:
         def usage_loader():
             return load_usage(host, params.get("uri") or "qemu:///system")
+    guard_plans(host, plans, usage_loader)
+    warnings, verified = review_plans(host, plans)
+
+    reloaded = False
+    if not check_mode:
+        rules_changed = apply_plans(host, plans, ip_path, writer=writer, reader=reader)
+        if rules_changed:
+            reloaded, reload_warnings = reload_rules(host)
+            warnings.extend(reload_warnings)
+
+    result_pfs, diff = report_plans(host, plans, check_mode)
+    return {
+        "changed": any(p["changed"] for p in result_pfs),
+        "pfs": result_pfs,
+        "verified": verified,
+        "reloaded": reloaded,
+        "warnings": warnings,
+        "diff": diff,
+    }
+
+
+def require_ip(host):
+    """Path of ``ip``; SriovError when iproute2 is missing."""
+    ip_path = find_binary(host, ["ip"])
+    if ip_path is None:
+        raise SriovError("The ip command (iproute2) is needed to set VF settings; it is not in %s."
+                         % ", ".join(BIN_DIRS))
+    return ip_path
+
+
+def guard_plans(host, plans, usage_loader):
+    """Every guard of the settings plans (driver changes the host cannot make, MAC/VLAN/driver
+    of VFs in use), before anything changes."""
     for plan in plans:
         check_driver_changes(host, plan)
     check_guard(plans, usage_loader)
 
+
+def review_plans(host, plans):
+    """(warnings, verified): the plans' warnings, other owners of the settings, ``udevadm
+    verify`` of the rules that change."""
     warnings = []
     verified = False
     for plan in plans:
@@ -746,31 +816,32 @@ def manage_vf_settings(host, params, check_mode=False, usage_loader=None, reader
                             for o in find_other_owners(host, plan["facts"]))
         if plan["rule_changed"] and plan["rule_after"] is not None:
             verified = udevadm_verify(host, plan["rule_after"]) or verified
+    return warnings, verified
 
-    reloaded = False
-    if not check_mode:
-        journal = apply_changes(host, plans, ip_path)
-        verify_applied(host, plans, ip_path, journal, reader=reader)
-        if any(plan["driver_changes"] for plan in plans):
-            if writer is None:
-                from ansible_collections.virt.sriov.plugins.module_utils._numvfs import SubprocessWriter
-                writer = SubprocessWriter()
-            _apply_drivers(DriverApplier(host, writer), plans, journal, ip_path, host)
-        rules_changed = [p for p in plans if p["rule_changed"]]
-        for plan in rules_changed:
-            if plan["rule_after"] is None:
-                host.remove(plan["rule_path"])
-            else:
-                host.write_atomic(plan["rule_path"], plan["rule_after"], mode=0o644)
-        if rules_changed:
-            udevadm = find_binary(host, ["udevadm"])
-            if udevadm is not None:
-                host.run([udevadm, "control", "--reload"])
-                reloaded = True
-            else:
-                warnings.append("udevadm was not found: udev picks up the rule change at its next start.")
 
-    tracker = ChangeTracker()
+def apply_plans(host, plans, ip_path, writer=None, reader=read_vf_settings):
+    """Apply the settings and drivers of every plan (all set back on a failure), then write or
+    remove the rule files. Returns whether a rule file changed (the caller reloads udev)."""
+    journal = apply_changes(host, plans, ip_path)
+    verify_applied(host, plans, ip_path, journal, reader=reader)
+    if any(plan["driver_changes"] for plan in plans):
+        if writer is None:
+            from ansible_collections.virt.sriov.plugins.module_utils._numvfs import SubprocessWriter
+            writer = SubprocessWriter()
+        _apply_drivers(DriverApplier(host, writer), plans, journal, ip_path, host)
+    rules_changed = [p for p in plans if p["rule_changed"]]
+    for plan in rules_changed:
+        if plan["rule_after"] is None:
+            host.remove(plan["rule_path"])
+        else:
+            host.write_atomic(plan["rule_path"], plan["rule_after"], mode=0o644)
+    return bool(rules_changed)
+
+
+def report_plans(host, plans, check_mode, tracker=None):
+    """(per-PF results, diff) of the plans after apply (in check mode, as predicted)."""
+    own_tracker = tracker is None
+    tracker = tracker or ChangeTracker()
     result_pfs = []
     for plan in plans:
         before_vfs, after_vfs = {}, {}
@@ -782,41 +853,39 @@ def manage_vf_settings(host, params, check_mode=False, usage_loader=None, reader
             tracker.add(key, before_vfs[key], after_vfs[key])
         if plan["rule_changed"]:
             tracker.add_file(plan["rule_path"], plan["rule_before"], plan["rule_after"])
-        final = plan.get("after_read") if not check_mode and plan.get("after_read") is not None else None
-        if final is None:
-            final = dict(plan["current"])
-            if check_mode:
-                for change in plan["changes"]:
-                    merged = current_values(final.get(change["vf"]))
-                    merged.update(change["after"])
-                    final[change["vf"]] = dict(merged, vlan_protocol=merged.get("vlan_proto"))
-        drivers = {}
-        for index in plan["desired"]:
-            address = plan["vf_addresses"].get(index)
-            state = read_driver_state(host, address) if address is not None else None
-            wanted = plan["desired"][index].get("driver")
-            if check_mode and wanted and any(c["vf"] == index for c in plan["driver_changes"]):
-                state = _predicted_driver_state(wanted, state)
-            drivers[index] = state
-        result_pfs.append({
-            "pf": plan["netdev"],
-            "pci_address": str(plan["address"]),
-            "driver": plan["driver"],
-            "numvfs": plan["numvfs"],
-            "changed": bool(plan["changes"]) or bool(plan["driver_changes"]) or plan["rule_changed"],
-            "changes": plan["changes"] + plan["driver_changes"],
-            "vfs": [_report_vf(plan, index, final.get(index), drivers.get(index)) for index in sorted(plan["desired"])],
-            "rule_path": plan["rule_path"],
-            "rule_changed": plan["rule_changed"],
-            "rule": plan["rule_after"],
-        })
+        result_pfs.append(report_plan(host, plan, check_mode))
+    return result_pfs, (tracker.diff() if own_tracker else None)
+
+
+def report_plan(host, plan, check_mode):
+    """The result of one PF, in the shape sriov_vf_settings returns per PF."""
+    final = plan.get("after_read") if not check_mode and plan.get("after_read") is not None else None
+    if final is None:
+        final = dict(plan["current"])
+        if check_mode:
+            for change in plan["changes"]:
+                merged = current_values(final.get(change["vf"]))
+                merged.update(change["after"])
+                final[change["vf"]] = dict(merged, vlan_protocol=merged.get("vlan_proto"))
+    drivers = {}
+    for index in plan["desired"]:
+        address = plan["vf_addresses"].get(index)
+        state = read_driver_state(host, address) if address is not None else None
+        wanted = plan["desired"][index].get("driver")
+        if check_mode and wanted and any(c["vf"] == index for c in plan["driver_changes"]):
+            state = _predicted_driver_state(wanted, state)
+        drivers[index] = state
     return {
-        "changed": any(p["changed"] for p in result_pfs),
-        "pfs": result_pfs,
-        "verified": verified,
-        "reloaded": reloaded,
-        "warnings": warnings,
-        "diff": tracker.diff(),
+        "pf": plan["netdev"],
+        "pci_address": str(plan["address"]),
+        "driver": plan["driver"],
+        "numvfs": plan["numvfs"],
+        "changed": bool(plan["changes"]) or bool(plan["driver_changes"]) or plan["rule_changed"],
+        "changes": plan["changes"] + plan["driver_changes"],
+        "vfs": [_report_vf(plan, index, final.get(index), drivers.get(index)) for index in sorted(plan["desired"])],
+        "rule_path": plan["rule_path"],
+        "rule_changed": plan["rule_changed"],
+        "rule": plan["rule_after"],
     }
 
 
@@ -824,14 +893,22 @@ __all__ = [
     "APPLY_ORDER",
     "FILE_PREFIX",
     "apply_changes",
+    "apply_plans",
     "check_guard",
     "desired_per_vf",
     "find_other_owners",
+    "guard_plans",
     "load_usage",
     "manage_vf_settings",
     "normalize_settings",
     "parse_vf_selector",
     "plan_changes",
+    "plan_pf",
+    "plan_pf_for_count",
+    "report_plan",
+    "report_plans",
+    "require_ip",
+    "review_plans",
     "render_rule",
     "rule_path",
     "validate_rule_text",

@@ -344,28 +344,14 @@ from ansible_collections.virt.sriov.plugins.module_utils._libvirt_args import LI
 from ansible_collections.virt.sriov.plugins.module_utils._module import run_module
 from ansible_collections.virt.sriov.plugins.module_utils._numvfs import SubprocessWriter
 from ansible_collections.virt.sriov.plugins.module_utils._vf_settings import manage_vf_settings
-
-VF_SETTING_SPEC = dict(
-    mac=dict(type="str"),
-    vlan=dict(type="int"),
-    qos=dict(type="int"),
-    vlan_proto=dict(type="str", choices=["802.1Q", "802.1ad"]),
-    trust=dict(type="bool"),
-    spoofchk=dict(type="bool"),
-    max_tx_rate=dict(type="int"),
-    min_tx_rate=dict(type="int"),
-    link_state=dict(type="str", choices=["auto", "enable", "disable"]),
-    driver=dict(type="str", choices=["vfio-pci", "host", "none"]),
-)
-
+from ansible_collections.virt.sriov.plugins.module_utils._vf_settings_spec import vfs_spec
 
 def main():
-    vfs_spec = dict(type="list", elements="dict", options=dict(vf=dict(type="raw", required=True), **VF_SETTING_SPEC))
     argument_spec = dict(
         pf=dict(type="str"),
         pci_address=dict(type="str"),
         vf_defaults=dict(type="dict"),
-        vfs=vfs_spec,
+        vfs=vfs_spec(),
         pfs=dict(type="list", elements="dict", options=dict(
             pf=dict(type="str"),
             pci_address=dict(type="str"),

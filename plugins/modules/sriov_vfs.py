@@ -484,6 +484,7 @@ from ansible_collections.virt.sriov.plugins.module_utils._numvfs import (
     libvirt_network_control,
     manage_vfs,
 )
+from ansible_collections.virt.sriov.plugins.module_utils._vf_settings_spec import vfs_spec
 from ansible_collections.virt.sriov.plugins.module_utils._vf_stage import manage_pfs
 
 
@@ -521,6 +522,8 @@ def main():
                 match=dict(type="str", default="pci_address", choices=["pci_address", "mac", "driver"]),
                 select=dict(type="dict", options=SELECT_OPTIONS),
                 allow_management=dict(type="bool", default=False),
+                vf_defaults=dict(type="dict"),
+                vfs=vfs_spec(),
             ),
             mutually_exclusive=[("pf", "pci_address", "select")],
             required_one_of=[("pf", "pci_address", "select")],

@@ -187,6 +187,9 @@ class FakeHost(object):
         pf_address = str(parse_pci_address(pf_address))
         info = self.pfs[pf_address]
         vendor, _device, vfdev, _drv, vfdrv = CARDS[info["card"]]
+        # new VFs start with the driver's defaults: the PF forgets every VF setting
+        for key in [key for key in self._admin() if key[0] == pf_address]:
+            del self._admin()[key]
         base = "%s/%s" % (DEVICES, pf_address)
         for entry in os.listdir(self.p(base)):
             if entry.startswith("virtfn"):
