@@ -59,6 +59,21 @@ description:
     one, and a PF that carries the Ansible connection or a default route is neither changed nor
     selected unless its entry sets O(pfs[].allow_management=true) (check mode predicts the
     refusal). The one-PF form does not check for the management NIC.
+  - "With O(pfs), an entry may also give per-VF settings (O(pfs[].vfs), O(pfs[].vf_defaults)):
+    the same settings, checks and persistence as M(virt.sriov.sriov_vf_settings), in the same
+    execution. They are planned against the count the run sets (a VF index at or above it
+    fails), their guards (MAC, VLAN and driver of a VF that a guest or an active hostdev
+    network uses, refused as well when the libvirt scan cannot complete; drivers the host cannot
+    bind) are checked with the count guards before anything changes, and they are applied after
+    the counts, then written to the PF's settings rule
+    C(/etc/udev/rules.d/83-virt-sriov-vf-settings-<PF PCI address>.rules) (with O(pfs[].persist);
+    V(false) removes it). udev is reloaded once for all rule files."
+  - "If the driver refuses a setting after the counts were applied, the settings this run
+    changed are set back (as M(virt.sriov.sriov_vf_settings) does) and the module fails naming
+    the driver, the VF, the setting and the kernel's answer; the counts of this run stay as set,
+    with their udev rules and drop-ins - each is complete and read back, nothing is half-done -
+    and the failure says so. No settings rule is written then. Every refusal a check can tell
+    (bad values, VF indexes, VFs in use, libvirt unreachable) comes before any change."
 extends_documentation_fragment:
   - virt.sriov._pf_options
   - virt.sriov.attributes
@@ -73,11 +88,16 @@ attributes:
       - With O(pfs), each entry of RV(pfs) also lists in RV(pfs[].vf_addresses) the VFs the PF
         will have; VFs the run would create are predicted from the PF's C(sriov_offset) and
         C(sriov_stride) (RV(pfs[].vf_addresses_predicted)).
+      - The per-VF settings of VFs the run creates (or creates again, when the count changes)
+        cannot be read yet; each of them is predicted as a change, even a value that equals the
+        driver's default (for example O(pfs[].vfs[].spoofchk=true)), and a O(pfs[].vfs[].driver)
+        too. Check mode cannot predict that a driver refuses a setting.
   diff_mode:
     support: full
     details:
       - Shows C(numvfs) (and C(drivers_autoprobe), the PF link when they change) before and after.
-      - With O(pfs), one item per PF that changes, per rule file and per drop-in file.
+      - With O(pfs), one item per PF that changes, per rule file and per drop-in file, and per VF
+        whose settings change (C(<PF> vf <N>)) with the PF's settings rule file.
   idempotent:
     support: full
 options:
@@ -197,6 +217,66 @@ options:
         type: str
         choices: [pci_address, mac, driver]
         default: pci_address
+      vf_defaults:
+        description:
+          - Settings for every VF the PF has after the run, as
+            O(virt.sriov.sriov_vf_settings#module:vf_defaults); entries of O(pfs[].vfs) override
+            them per VF.
+          - Left out together with O(pfs[].vfs), the PF's VF settings and settings rule are not
+            touched. Given (or O(pfs[].vfs) given, even empty), the settings rule holds exactly
+            these settings; none removes it.
+        type: dict
+      vfs:
+        description:
+          - Settings per VF, as O(virt.sriov.sriov_vf_settings#module:vfs), applied after the
+            count in the same execution. With an entry that has O(pfs[].select), every PF it
+            chooses gets them. Not with O(pfs[].state=absent) (an empty list is allowed and
+            removes the settings rule).
+        type: list
+        elements: dict
+        suboptions:
+          vf:
+            description: The VF index, V(0) for the first VF, or a range such as V(0-3).
+            type: raw
+            required: true
+          mac:
+            description:
+              - Administrative MAC address of one VF, as
+                O(virt.sriov.sriov_vf_settings#module:vfs[].mac). Refused on a VF in use by libvirt.
+            type: str
+          vlan:
+            description:
+              - VLAN ID (V(0) removes it), as O(virt.sriov.sriov_vf_settings#module:vfs[].vlan).
+                Refused on a VF in use by libvirt.
+            type: int
+          qos:
+            description: 802.1p priority of the VLAN tag (V(0) to V(7)); needs O(pfs[].vfs[].vlan).
+            type: int
+          vlan_proto:
+            description: VLAN protocol; needs O(pfs[].vfs[].vlan).
+            type: str
+            choices: [802.1Q, 802.1ad]
+          trust:
+            description: Trusted VF (may change its own MAC, promiscuous and all-multicast modes).
+            type: bool
+          spoofchk:
+            description: Spoof checking of the source MAC address of the VF's frames.
+            type: bool
+          max_tx_rate:
+            description: Maximum transmit rate in Mbit/s; V(0) means unlimited.
+            type: int
+          min_tx_rate:
+            description: Minimum transmit rate in Mbit/s; V(0) means none.
+            type: int
+          link_state:
+            description: Link state of the VF.
+            type: str
+            choices: [auto, enable, disable]
+          driver:
+            description:
+              - The driver of the VF, as O(virt.sriov.sriov_vf_settings#module:vfs[].driver).
+            type: str
+            choices: [vfio-pci, host, none]
   num_vfs:
     description:
       - Number of VFs wanted, an integer from V(0) to the PF's C(sriov_totalvfs), or V(max) for
@@ -255,6 +335,7 @@ options:
     default: 60
 seealso:
   - module: virt.sriov.sriov_udev_rule
+  - module: virt.sriov.sriov_vf_settings
   - name: RHEL Virtualization Deployment Guide, 17.2 PCI Device Assignment with SR-IOV Devices
     description: The procedure these modules automate.
     link: https://docs.redhat.com/en/documentation/red_hat_enterprise_linux/7/html/virtualization_deployment_and_administration_guide/
@@ -277,6 +358,21 @@ EXAMPLES = r"""
       - pf: enp3s0
         state: absent
   register: vf_stage
+
+- name: VFs and their settings in one execution - spoof checking off on every VF, VF 3 trusted
+  virt.sriov.sriov_vfs:
+    pfs:
+      - pf: enp1s0
+        num_vfs: 4
+      - pf: enp2s0
+        num_vfs: max
+        vf_defaults:
+          spoofchk: false
+        vfs:
+          - vf: 3
+            trust: true
+          - vf: 4-5
+            driver: vfio-pci
 
 - name: Every Intel 82576 port on igb gets 4 VFs, whatever the interfaces are called
   virt.sriov.sriov_vfs:
@@ -360,6 +456,23 @@ pfs:
           C(path), C(pci_address), C(num_vfs), C(match), C(rule), C(link_up_rule), C(content),
           C(verified), C(reloaded), C(other_owners)). C(content) is null when the PF has no rule.
       type: dict
+    vf_settings:
+      description:
+        - The PF's per-VF settings, in the shape M(virt.sriov.sriov_vf_settings) returns per PF
+          (C(pf), C(pci_address), C(driver), C(numvfs) (after the run), C(changed), C(changes),
+          C(vfs), C(rule_path), C(rule_changed), C(rule)); in check mode as predicted. Null
+          when the entry has neither O(pfs[].vfs) nor O(pfs[].vf_defaults).
+      type: dict
+      sample:
+        pf: enp2s0
+        pci_address: "0000:02:00.0"
+        driver: igb
+        numvfs: 7
+        changed: true
+        changes: [{"vf": 3, "setting": "trust", "before": {"trust": false}, "after": {"trust": true}}]
+        vfs: [{"vf": 3, "pci_address": "0000:02:10.6", "trust": true, "spoofchk": false}]
+        rule_path: /etc/udev/rules.d/83-virt-sriov-vf-settings-0000:02:00.0.rules
+        rule_changed: true
   sample:
     - changed: true
       entry: 0
@@ -371,6 +484,30 @@ pfs:
       vf_addresses_predicted: false
       vfs_in_use: []
       rule: {changed: true, path: /etc/udev/rules.d/82-virt-sriov-numvfs-0000:01:00.0.rules}
+planned_vfs:
+  description:
+    - With O(pfs), each PF's VF PCI addresses after the run (in check mode, predicted for VFs the
+      run would create), keyed by the PF's interface name (its PCI address when it has none);
+      the C(virt.sriov.sriov_vfs) role publishes it as C(sriov_vfs_planned_vfs).
+  returned: with O(pfs)
+  type: dict
+  sample: {"enp1s0": ["0000:01:10.0", "0000:01:10.2"], "enp2s0": []}
+summary:
+  description:
+    - With O(pfs), human-readable lines - a header, one line per PF (counts before and after,
+      change, rule file), one more per PF with VF settings, and the boot ordering drop-ins.
+  returned: with O(pfs)
+  type: list
+  elements: str
+  sample:
+    - "PF                       VFs             change       udev rule"
+    - "enp1s0 0000:01:00.0      0 -> 4          changed      present /etc/udev/rules.d/82-virt-sriov-numvfs-0000:01:00.0.rules (changed)"
+    - "libvirt boot ordering drop-ins: unchanged"
+vf_settings_verified:
+  description: With O(pfs), whether C(udevadm verify) checked a changed VF settings rule (systemd 254 and later).
+  returned: with O(pfs)
+  type: bool
+  sample: false
 boot_order:
   description:
     - With O(pfs), the systemd drop-ins that order libvirt's daemons after udev - whether they

@@ -1,7 +1,8 @@
 """The shipped playbooks against the emulated hypervisor, as an operator runs them.
 
-sriov_passthrough.yml with the lab's group_vars (playbooks/inventory/lab): converge, then a
-second run that changes nothing; sriov_report.yml: one CSV row per PF and no change on the host;
+sriov_passthrough.yml with the lab's group_vars (playbooks/inventory/lab): converge (VF counts
+and the per-VF settings of enp2s0, read back from ``ip -j -d link``), then a second run that
+changes nothing; sriov_report.yml: one CSV row per PF and no change on the host;
 bad input stops the run at validation, before any host task. Every test puts the lab back as it
 found it (the molecule cleanup playbook, then raw commands if that failed).
 """
@@ -61,8 +62,8 @@ def restore(lab, before):
 
 
 # Round trips per host for the whole procedure with the lab's group_vars: one module execution
-# per stage (iommu_info, sriov_vfs, libvirt_vf_pool_network, libvirt_hostdev_interface); the
-# summary comes from their results. Measured: 4 on the first run and 4 on the re-run. A change
+# per stage (iommu_info, sriov_vfs - counts and per-VF settings in one call -,
+# libvirt_vf_pool_network, libvirt_hostdev_interface); the summary comes from their results. Measured: 4 on the first run and 4 on the re-run. A change
 # that adds a round trip fails here (and one that removes a stage's execution must say so).
 EXECUTIONS = 4
 
@@ -79,6 +80,20 @@ def remote_executions(result):
     return result.stdout.count("SSH: EXEC")
 
 
+SETTINGS_RULE = "/etc/udev/rules.d/83-virt-sriov-vf-settings-0000:02:00.0.rules"
+
+
+def assert_vf_settings(lab):
+    """group_vars' settings of enp2s0 as the PF reports them: spoof checking off on every VF,
+    only VF 3 trusted; and the rule that re-applies them at boot."""
+    vfinfo = json.loads(lab.ssh("ip -j -d link show enp2s0", check=True).stdout)[0]["vfinfo_list"]
+    assert [vf["vf"] for vf in vfinfo] == list(range(7)), vfinfo
+    assert [vf["spoofchk"] for vf in vfinfo] == [False] * 7, vfinfo
+    assert [vf["vf"] for vf in vfinfo if vf["trust"]] == [3], vfinfo
+    rule = lab.ssh("cat %s" % SETTINGS_RULE, check=True).stdout
+    assert "vf 3 trust on" in rule and "vf 0 spoofchk off" in rule, rule
+
+
 def test_passthrough_playbook_converges_then_changes_nothing(lab):
     before = require_clean(lab)
     playbook = os.path.join(PLAYBOOKS, "sriov_passthrough.yml")
@@ -91,6 +106,8 @@ def test_passthrough_playbook_converges_then_changes_nothing(lab):
         assert state["numvfs"]["enp1s0"] == 4 and state["numvfs"]["enp2s0"] == 7, state
         assert "passthrough" in state["networks"], state
         assert state["guest_hostdevs"] == 1, state
+        assert SETTINGS_RULE in state["rules"], state
+        assert_vf_settings(lab)
         xml = lab.ssh("virsh dumpxml --inactive guestVM", check=True).stdout
         assert "52:54:00:6d:90:02" in xml and "<tag id='42'/>" in xml, xml
         assert "bus='0x02' slot='0x10' function='0x2'" in xml, xml
@@ -105,6 +122,7 @@ def test_passthrough_playbook_converges_then_changes_nothing(lab):
         changed = [(t.task, t.action) for t in second.tasks if t.changed]
         assert not changed, "second run changed %s\n%s" % (changed, second)
         assert remote_executions(second) == EXECUTIONS, (remote_executions(second), second)
+        assert_vf_settings(lab)
         # on the re-run the VF stage's libvirt scan already sees the guest and the pool: no VF twice
         assert second.task("Summary", host=lab.name).result["msg"] == SUMMARY
     finally:
