@@ -162,7 +162,7 @@ options:
       allow_management:
         description:
           - A PF that carries the Ansible connection or a default route is never changed (count,
-            autoprobe, link, udev rule) and never chosen by O(pfs[].select) unless this is
+            autoprobe, link, udev rule, the settings of its VFs) and never chosen by O(pfs[].select) unless this is
             V(true); the module fails naming the entry, the PF, the interface and the reason,
             and nothing changes on the host.
           - The connection is the server address of C(SSH_CONNECTION) in the module's
@@ -415,14 +415,14 @@ pfs:
     - With O(pfs), one entry per PF in the order given (the PFs an O(pfs[].select) chooses in
       PCI address order, in place of their entry), with the keys RV(pf), RV(vfs),
       RV(numvfs_before), RV(numvfs_after), RV(actions) and RV(vfs_in_use) of the one-PF form,
-      plus the keys below. RV(pfs[].changed) is true when the PF's count, autoprobe, link or
-      rule changes.
+      plus the keys below. RV(pfs[].changed) is true when the PF's count, autoprobe, link,
+      rule, VF settings or settings rule changes.
   returned: with O(pfs)
   type: list
   elements: dict
   contains:
     changed:
-      description: Whether anything of this PF changed (count, autoprobe, link, rule file).
+      description: Whether anything of this PF changed (count, autoprobe, link, rule file, VF settings or their rule).
       type: bool
     entry:
       description: Index in O(pfs) of the entry that chose this PF.

@@ -177,3 +177,27 @@ def test_bad_settings_change_nothing(env, entry, needle):
     assert result["failed"] and needle in result["msg"], result["msg"]
     assert "pfs[1] (pf enp2s0)" in result["msg"] or "Invalid vf" in result["msg"] or "Invalid vlan" in result["msg"]
     assert env.state["writer"].writes == [] and env.fake.numvfs(PF1) == 0 and sets(env.fake) == []
+
+
+def test_absent_with_empty_vfs_removes_the_settings_rule_too(env):
+    env({"pfs": LAB})
+    assert os.path.exists(env.fake.p(SETTINGS2.lstrip("/")))
+    # without vfs/vf_defaults the settings rule is left alone
+    kept = env({"pfs": [{"pf": "enp2s0", "num_vfs": 7}]})
+    assert kept["pfs"][0]["vf_settings"] is None and os.path.exists(env.fake.p(SETTINGS2.lstrip("/")))
+    check = env({"pfs": [{"pf": "enp2s0", "state": "absent", "vfs": []}]}, check_mode=True)
+    assert check["changed"] and check["pfs"][0]["vf_settings"]["rule_changed"]
+    assert os.path.exists(env.fake.p(SETTINGS2.lstrip("/")))
+    gone = env({"pfs": [{"pf": "enp2s0", "state": "absent", "vfs": []}]})
+    assert gone["changed"] and env.fake.numvfs(PF2) == 0
+    assert not os.path.exists(env.fake.p(SETTINGS2.lstrip("/"))) and not os.path.exists(env.fake.p(COUNT2.lstrip("/")))
+    assert not env({"pfs": [{"pf": "enp2s0", "state": "absent", "vfs": []}]})["changed"]
+
+
+def test_settings_change_on_the_management_pf_is_refused(env):
+    env({"pfs": LAB})
+    env.fake.add_default_route("enp2s0")
+    result = env({"pfs": [{"pf": "enp2s0", "num_vfs": "max", "vfs": [{"vf": 0, "trust": True}]}]})
+    assert result["failed"] and "management NIC" in result["msg"] and admin(env.fake, PF2, 0) == {"spoofchk": False}
+    allowed = env({"pfs": [{"pf": "enp2s0", "num_vfs": "max", "allow_management": True, "vfs": [{"vf": 0, "trust": True}]}]})
+    assert allowed["changed"] and admin(env.fake, PF2, 0)["trust"] is True
