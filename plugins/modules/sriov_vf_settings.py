@@ -346,6 +346,7 @@ from ansible_collections.virt.sriov.plugins.module_utils._numvfs import Subproce
 from ansible_collections.virt.sriov.plugins.module_utils._vf_settings import manage_vf_settings
 from ansible_collections.virt.sriov.plugins.module_utils._vf_settings_spec import vfs_spec
 
+
 def main():
     argument_spec = dict(
         pf=dict(type="str"),

@@ -132,9 +132,8 @@ def test_mac_on_vf_in_use_refused_before_anything_changes(env):
     env.fake.set_numvfs(PF2, 7)
     vf1 = env.fake.vf_address(PF2, 1)
     env.state["usage"] = (usage_of(env.fake, domains=[guest("guestVM", [vf1])]), None)
-    result = env({"pfs": [{"pf": "enp1s0", "num_vfs": 4},
-                          {"pf": "enp2s0", "num_vfs": 7, "vfs": [{"vf": 0, "trust": True},
-                                                                  {"vf": 1, "mac": "52:54:00:00:00:21"}]}]})
+    vfs = [{"vf": 0, "trust": True}, {"vf": 1, "mac": "52:54:00:00:00:21"}]
+    result = env({"pfs": [{"pf": "enp1s0", "num_vfs": 4}, {"pf": "enp2s0", "num_vfs": 7, "vfs": vfs}]})
     assert result["failed"] and "guestVM" in result["msg"] and "VF 1 (%s) mac" % vf1 in result["msg"]
     # nothing changed: not the count of enp1s0 listed first, no setting, no rule
     assert env.state["writer"].writes == [] and env.fake.numvfs(PF1) == 0
