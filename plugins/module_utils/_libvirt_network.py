@@ -28,9 +28,19 @@ import xml.etree.ElementTree as ET
 from ansible_collections.virt.sriov.plugins.module_utils._diff import ChangeTracker
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.plugins.module_utils._libvirt import explain_libvirt_error
+from ansible_collections.virt.sriov.plugins.module_utils._host import find_binary
 from ansible_collections.virt.sriov.plugins.module_utils._pci import (
     parse_pci_address,
     pci_address_from_parts,
+)
+from ansible_collections.virt.sriov.plugins.module_utils._pool_vf_settings import (
+    apply_pool_settings,
+    normalize_pool_settings,
+    plan_pool_settings,
+    report_pool_settings,
+    undo_pool_settings,
+    verify_rule_text,
+    write_pool_rules,
 )
 from ansible_collections.virt.sriov.plugins.module_utils._sysfs import (
     CLASS_NET,
@@ -450,6 +460,7 @@ def parse_network(params):
         "pf": params.get("pf"),
         "vfs": params.get("vfs"),
         "vf_range": params.get("vf_range"),
+        "vf_settings": normalize_pool_settings(params.get("vf_settings"), name),
     }
 
 
@@ -633,7 +644,7 @@ def apply_network(conn, spec, plan, current):
                       1 if "autostart" in actions else 0)
 
 
-def report_network(spec, plan, current, facts_after, warnings):
+def report_network(spec, plan, current, facts_after, warnings, settings_plan=None, check_mode=False):
     """The single form's result dict for one network (changed, actions, network, diff, ...)."""
     before = current["facts"]
     tracker = ChangeTracker()
@@ -642,14 +653,21 @@ def report_network(spec, plan, current, facts_after, warnings):
     tracker.add("autostart", before["autostart"], plan["after_autostart"])
     if before["active"] or plan["after_active"]:
         tracker.add("vfs", plan["pool_before"], plan["pool_after"])
+    settings, settings_diff = report_pool_settings(settings_plan, check_mode)
+    for key in sorted(settings_diff):
+        tracker.add(key, settings_diff[key][0], settings_diff[key][1])
+    if settings_plan is not None and settings_plan["rule_changed"]:
+        tracker.add_file(settings_plan["rule_path"], settings_plan["rule_before"], settings_plan["rule_after"])
     result = {
-        "changed": bool(plan["actions"]),
+        "changed": bool(plan["actions"]) or bool(settings and settings["changed"]),
         "actions": list(plan["actions"]),
         "network": dict(facts_after),
         "diff": tracker.diff(),
     }
     if plan["reasons"]:
         result["reasons"] = list(plan["reasons"])
+    if settings is not None:
+        result["vf_settings"] = settings
     if warnings:
         result["warnings"] = list(warnings)
     return result
@@ -733,23 +751,43 @@ def _converge(conn, host, items, check_mode, planned_vfs, boot_order):
     plans = [plan_network(spec, pool, current) for spec, pool, current in zip(specs, pools, currents)]
     warnings = [guard_network(usage, host, spec, pool, plan, current)
                 for spec, pool, plan, current in zip(specs, pools, plans, currents)]
+    settings_plans = [plan_pool_settings(host, spec, pool) for spec, pool in zip(specs, pools)]
+    for settings_plan in settings_plans:
+        verify_rule_text(host, settings_plan)
     autostarted = [s["name"] for s, p in zip(specs, plans) if s["state"] != "absent" and p["after_autostart"]]
     boot_changes = plan_boot_order(host) if boot_order and autostarted else []
 
     if not check_mode:
-        for spec, plan, current in zip(specs, plans, currents):
-            if plan["actions"]:
-                apply_network(conn, spec, plan, current)
+        _apply_all(conn, host, specs, plans, currents, settings_plans)
     results = []
-    for spec, plan, current, warns in zip(specs, plans, currents, warnings):
+    for spec, plan, current, warns, settings_plan in zip(specs, plans, currents, warnings, settings_plans):
         after = current["facts"]
         if not check_mode and plan["actions"]:
             after = network_facts(lookup_network(conn, spec["name"]))
-        result = report_network(spec, plan, current, after, warns)
+        result = report_network(spec, plan, current, after, warns, settings_plan, check_mode)
         result["name"] = spec["name"]
         results.append(result)
     boot_warnings = apply_boot_order(host, boot_changes) if not check_mode else []
     return results, boot_changes, boot_warnings
+
+
+def _apply_all(conn, host, specs, plans, currents, settings_plans):
+    """VF settings first (rolled back when anything later fails), then libvirt, then the
+    settings rule files."""
+    journal = apply_pool_settings(host, settings_plans)
+    try:
+        for spec, plan, current in zip(specs, plans, currents):
+            if plan["actions"]:
+                apply_network(conn, spec, plan, current)
+    except SriovError as exc:
+        if not journal:
+            raise
+        raise SriovError(exc.msg.rstrip(".") + "." + undo_pool_settings(host, settings_plans, journal),
+                         **exc.details)
+    if write_pool_rules(host, settings_plans):
+        udevadm = find_binary(host, ["udevadm"])
+        if udevadm is not None:
+            host.run([udevadm, "control", "--reload"])
 
 
 def ensure_vf_pool_networks(conn, host, items, check_mode=False, planned_vfs=None, boot_order=True):

@@ -404,6 +404,68 @@ def validate_rule_text(text, address=None):
     return count
 
 
+# ----------------------------------------------------------------------- pool network rule files
+# libvirt_vf_pool_network persists the settings of a pool's VFs in one file per network; a VF
+# and setting must have one owner only (two rules would fight at every boot).
+POOL_FILE_PREFIX = "84-virt-sriov-pool-"
+_IP_KEYWORD_GROUPS = {"state": "link_state", "vlan": "vlan", "mac": "mac", "spoofchk": "spoofchk",
+                      "trust": "trust", "max_tx_rate": "max_tx_rate", "min_tx_rate": "min_tx_rate"}
+
+
+def rule_setting_pairs(text, address):
+    """Sorted (VF index, setting) pairs that a settings rule text sets on the VFs of PF ``address``.
+
+    Lines that are not settings lines of that PF (comments, driver lines, other PFs, lines that
+    do not parse) are skipped: this lists what a file claims, it does not validate it.
+    """
+    wanted = str(parse_pci_address(address))
+    pairs = set()
+    for line in (text or "").splitlines():
+        if not line.strip() or line.lstrip().startswith("#") or is_driver_line(line):
+            continue
+        try:
+            items = dict((key, value) for key, _op, value in parse_rule_line(line))
+        except SriovError:
+            continue
+        run = _RUN_RE.match(items.get("RUN", ""))
+        if items.get("KERNELS") != wanted or not run:
+            continue
+        group = _IP_KEYWORD_GROUPS.get(run.group(3).split()[0])
+        if group is not None:
+            pairs.add((int(run.group(2)), group))
+    return sorted(pairs)
+
+
+def pool_rule_settings(host, address, exclude=None):
+    """[(path, VF index, setting)] that the pool network rule files (84-virt-sriov-pool-*) set on
+    the VFs of PF ``address``; ``exclude``: a path to leave out (the caller's own file)."""
+    found = []
+    for name in host.listdir(DEFAULT_DIR):
+        path = "%s/%s" % (DEFAULT_DIR, name)
+        if not name.startswith(POOL_FILE_PREFIX) or not name.endswith(".rules") or path == exclude:
+            continue
+        for index, group in rule_setting_pairs(host.read_text(path), address):
+            found.append((path, index, group))
+    return found
+
+
+def check_pool_rule_overlap(host, plans):
+    """Refuse settings of this call on VFs whose same setting a pool network's rule file owns."""
+    clashes = []
+    for plan in plans:
+        wanted = set((index, _group_of(name)) for index, settings in plan["desired"].items()
+                     for name in settings if name != "driver")
+        for path, index, group in pool_rule_settings(host, plan["address"]):
+            if (index, group) in wanted:
+                clashes.append("%s of VF %d of PF %s (set by %s)" % (group, index, plan["label"], path))
+    if clashes:
+        raise SriovError(
+            "Refusing to set VF settings that a libvirt_vf_pool_network rule file already sets: %s. "
+            "Two owners of one setting would undo each other at every boot: set it in the pool "
+            "network's vf_settings, or remove it there first." % "; ".join(clashes),
+            overlaps=clashes)
+
+
 # --------------------------------------------------------------------------------- other owners
 def find_other_owners(host, facts):
     """Other configuration that also sets VF settings of this PF, as human sentences."""
@@ -802,6 +864,7 @@ def guard_plans(host, plans, usage_loader):
     for plan in plans:
         check_driver_changes(host, plan)
     check_guard(plans, usage_loader)
+    check_pool_rule_overlap(host, plans)
 
 
 def review_plans(host, plans):
@@ -895,6 +958,7 @@ __all__ = [
     "apply_changes",
     "apply_plans",
     "check_guard",
+    "check_pool_rule_overlap",
     "desired_per_vf",
     "find_other_owners",
     "guard_plans",
@@ -905,11 +969,13 @@ __all__ = [
     "plan_changes",
     "plan_pf",
     "plan_pf_for_count",
+    "pool_rule_settings",
     "report_plan",
     "report_plans",
     "require_ip",
     "review_plans",
     "render_rule",
     "rule_path",
+    "rule_setting_pairs",
     "validate_rule_text",
 ]

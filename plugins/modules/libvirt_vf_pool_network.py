@@ -39,6 +39,10 @@ description:
     C(<source network='NAME'/>), unless O(force=true).
   - A restart whose start fails (for example a new definition libvirt cannot start) is rolled back
     to the previous definition, which is started again; the module then fails with both errors.
+  - "O(vf_settings) sets VF admin settings (C(trust), C(spoofchk), rates, link state) on every VF
+    of the pool, so a guest gets them whichever VF libvirt hands it, and persists them in a udev
+    rule file of the network (C(/etc/udev/rules.d/84-virt-sriov-pool-<name>.rules)) that re-applies
+    them when the PF's interface appears (boot, driver reload, PF reset)."
 author:
   - Virt SR-IOV Maintainers (@virt-sriov)
 extends_documentation_fragment:
@@ -68,7 +72,7 @@ options:
     description:
       - Every network to manage, in one execution. Each item takes the options of the single form
         (O(name), O(pf), O(vfs), O(vf_range), O(vlan), O(managed), O(driver), O(state),
-        O(autostart)); O(force), O(planned_vfs) and O(uri) apply to all of them.
+        O(autostart), O(vf_settings)); O(force), O(planned_vfs) and O(uri) apply to all of them.
       - Mutually exclusive with O(name).
     type: list
     elements: dict
@@ -108,6 +112,10 @@ options:
       autostart:
         description: Whether libvirt starts the network when it starts (not set - O(autostart)).
         type: bool
+      vf_settings:
+        description: VF admin settings for every VF of the pool, as O(vf_settings).
+        type: dict
+        version_added: 1.1.0
   pf:
     description:
       - Interface name of the PF whose VFs form the pool, for example V(enp1s0).
@@ -176,6 +184,32 @@ options:
       - Ignored with O(state=absent).
       - With O(networks), the value for every item that does not set its own.
     type: bool
+  vf_settings:
+    description:
+      - VF admin settings applied to every VF of the pool (every VF of O(pf), or the VFs of
+        O(vf_range)), so that a guest on the network gets them whichever VF libvirt picks. Keys
+        (all optional) - C(trust) (bool; lets the guest change its MAC and use promiscuous
+        multicast, for bonding), C(spoofchk) (bool; source MAC spoof checking), C(max_tx_rate)
+        and C(min_tx_rate) (Mbit/s, 0 for no limit), C(link_state) (V(auto), V(enable) or
+        V(disable)). Validated and applied as by M(virt.sriov.sriov_vf_settings): current values
+        from one C(ip -j -d link), one C(ip link set) per VF and setting, read back; a setting
+        the driver refuses fails naming the driver, the VF and the setting, and what the run had
+        already set is set back.
+      - C(mac), C(vlan), C(qos) and C(vlan_proto) are refused - libvirt sets the MAC and the VLAN
+        of a pool VF itself when it hands it to a guest (use O(vlan) and the guest interface's
+        MAC). C(driver) is refused too - libvirt moves pool VFs to vfio-pci itself.
+      - Needs the pool given by O(pf) (with or without O(vf_range)), not by O(vfs).
+      - Persisted in C(/etc/udev/rules.d/84-virt-sriov-pool-<name>.rules), one line per VF and
+        setting, triggered like the per-PF file of M(virt.sriov.sriov_vf_settings) when the PF's
+        interface appears. Removing the network (O(state=absent)) or leaving O(vf_settings) out
+        removes the file; the VFs keep their current values until the next driver reload or
+        reboot.
+      - A setting of a VF that the PF's own settings file
+        (C(83-virt-sriov-vf-settings-<PF>.rules), written by M(virt.sriov.sriov_vf_settings)) or
+        another pool network's file also sets is refused before anything changes; one setting of
+        a VF has one owner.
+    type: dict
+    version_added: 1.1.0
   force:
     description:
       - Restart or remove the network even while guests hold its VFs.
@@ -230,6 +264,16 @@ EXAMPLES = r"""
         vlan: 42
       - name: old-pool
         state: absent
+
+- name: A trusted pool (guests may bond or change their MAC), spoof checking off, at most 1 Gbit/s
+  virt.sriov.libvirt_vf_pool_network:
+    name: trusted
+    pf: enp1s0
+    vf_range: "0-1"
+    vf_settings:
+      trust: true
+      spoofchk: false
+      max_tx_rate: 1000
 
 - name: Remove the pool, even if guests still hold VFs of it
   virt.sriov.libvirt_vf_pool_network:
@@ -337,6 +381,44 @@ actions:
   type: list
   elements: str
   sample: ["stop", "define", "start"]
+vf_settings:
+  description:
+    - The VF settings of the pool (with O(networks), the same key in each entry of RV(networks)).
+      In check mode, the values predicted after the run.
+  returned: when O(vf_settings) is set, or when its rule file is removed
+  type: dict
+  version_added: 1.1.0
+  contains:
+    pf:
+      description: Interface name of the PF the settings are set through.
+      type: str
+      sample: enp1s0
+    changed:
+      description: Whether a setting or the rule file changed (or would change in check mode).
+      type: bool
+    changes:
+      description: One entry per VF and setting that changed, with C(vf), C(setting), C(before), C(after).
+      type: list
+      elements: dict
+      sample: [{"vf": 0, "setting": "trust", "before": {"trust": false}, "after": {"trust": true}}]
+    vfs:
+      description:
+        - The settings of each VF of the pool after the run, as the PF reports them (null where
+          it does not report a setting), with C(vf) and C(pci_address).
+      type: list
+      elements: dict
+      sample: [{"vf": 0, "pci_address": "0000:01:10.0", "trust": true, "spoofchk": false,
+                "max_tx_rate": 0, "min_tx_rate": 0, "link_state": "auto"}]
+    rule_path:
+      description: The network's rule file.
+      type: str
+      sample: /etc/udev/rules.d/84-virt-sriov-pool-trusted.rules
+    rule_changed:
+      description: Whether the rule file was (or would be) written or removed.
+      type: bool
+    rule:
+      description: The rule file text after the run, or null when it is removed.
+      type: str
 reasons:
   description: Why a running network is (or would be) restarted, for example a stale pool.
   returned: when the network is restarted
@@ -381,6 +463,7 @@ NETWORK_OPTIONS = dict(
     vlan=dict(type="int"),
     state=dict(type="str", choices=["present", "active", "absent"], default="active"),
     autostart=dict(type="bool"),
+    vf_settings=dict(type="dict"),
 )
 
 
