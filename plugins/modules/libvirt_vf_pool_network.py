@@ -191,8 +191,8 @@ options:
         (all optional) - C(trust) (bool; lets the guest change its MAC and use promiscuous
         multicast, for bonding), C(spoofchk) (bool; source MAC spoof checking), C(max_tx_rate)
         and C(min_tx_rate) (Mbit/s, 0 for no limit), C(link_state) (V(auto), V(enable) or
-        V(disable)). Validated and applied as by M(virt.sriov.sriov_vf_settings): current values
-        from one C(ip -j -d link), one C(ip link set) per VF and setting, read back; a setting
+        V(disable)). Validated and applied as by M(virt.sriov.sriov_vf_settings) - current values
+        from one C(ip -j -d link), one C(ip link set) per VF and setting, read back. A setting
         the driver refuses fails naming the driver, the VF and the setting, and what the run had
         already set is set back.
       - C(mac), C(vlan), C(qos) and C(vlan_proto) are refused - libvirt sets the MAC and the VLAN

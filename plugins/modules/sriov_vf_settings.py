@@ -211,6 +211,9 @@ notes:
   - Rate limits need the PF's link up when the rule runs. The C(virt.sriov.sriov_vfs) role's count
     rule brings the PF up first (C(link_up)); on a NIC whose link takes long to come up, a rate
     can still be refused at boot (see udev's log).
+  - A setting of a VF that a pool network's rule file (C(84-virt-sriov-pool-<network>.rules), from
+    O(virt.sriov.libvirt_vf_pool_network#module:vf_settings)) already sets is refused before anything
+    changes, naming the file, the VF and the setting; each VF setting has one owner.
 requirements:
   - iproute2 (C(ip)) and udev on the host.
   - libvirt-python on the host to change MAC addresses, VLANs and drivers (see O(uri)).

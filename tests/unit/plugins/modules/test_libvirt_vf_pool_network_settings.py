@@ -213,3 +213,15 @@ def test_normalize_pool_settings():
     assert normalize_pool_settings(None, "n") is None
     assert normalize_pool_settings({"trust": None}, "n") is None
     assert normalize_pool_settings({"trust": "yes", "max_tx_rate": "10"}, "n") == {"trust": True, "max_tx_rate": 10}
+
+
+def test_libvirt_failure_after_the_settings_sets_them_back(env, monkeypatch):
+    def refuse(conn, spec, plan, current):
+        raise SriovError("Defining network trusted failed: boom")
+
+    monkeypatch.setattr("ansible_collections.virt.sriov.plugins.module_utils._libvirt_network.apply_network", refuse)
+    result = env(ARGS)
+    assert result["failed"] and "Defining network trusted failed: boom." in result["msg"]
+    assert "VF settings set back: enp1s0 (0000:01:00.0) VF 1 trust" in result["msg"]
+    assert admin(env.fake, 0) == {"trust": False, "spoofchk": True} == admin(env.fake, 1)
+    assert not os.path.exists(env.fake.p(POOL_RULE))
