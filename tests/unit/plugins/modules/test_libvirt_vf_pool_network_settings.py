@@ -225,3 +225,13 @@ def test_libvirt_failure_after_the_settings_sets_them_back(env, monkeypatch):
     assert "VF settings set back: enp1s0 (0000:01:00.0) VF 1 trust" in result["msg"]
     assert admin(env.fake, 0) == {"trust": False, "spoofchk": True} == admin(env.fake, 1)
     assert not os.path.exists(env.fake.p(POOL_RULE))
+
+
+def test_check_mode_predicts_for_vfs_an_earlier_stage_creates(env):
+    env.fake.add_pf("0000:02:00.0", "enp2s0")
+    planned = {"enp2s0": ["0000:02:10.0", "0000:02:10.2"]}
+    result = env({"name": "later", "pf": "enp2s0", "vf_settings": {"trust": True}, "planned_vfs": planned},
+                 check_mode=True)
+    assert result["changed"] and not result.get("failed"), result
+    assert [(v["vf"], v["trust"]) for v in result["vf_settings"]["vfs"]] == [(0, True), (1, True)]
+    assert "vf 1 trust on" in result["vf_settings"]["rule"] and sets(env.fake) == []
