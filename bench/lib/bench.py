@@ -508,11 +508,19 @@ def main(argv=None):
     if set(args.items) & {"pertask", "converge", "mitogen"}:
         params["pertask_pairs"] = args.pairs
 
+        merged_lab = dict(data.get("lab") or {})
+
+        def with_merged(lab_data):
+            """A pertask-only run keeps the converge of a merged run (and its boot and resets)."""
+            if "converge" in lab_data:
+                return lab_data
+            return dict(merged_lab, pertask=lab_data.get("pertask"))
+
         def checkpoint(lab_data):
-            data["lab"] = lab_data
-            params["lab_pairs"] = len((lab_data.get("converge") or {}).get("rounds", []))
+            data["lab"] = with_merged(lab_data)
+            params["lab_pairs"] = len((data["lab"].get("converge") or {}).get("rounds", []))
             write(args, data)
-        data["lab"] = item_lab(args, checkpoint)
+        data["lab"] = with_merged(item_lab(args, checkpoint))
         params["lab_pairs"] = len((data["lab"].get("converge") or {}).get("rounds", []))
     if args.items:
         data["machine"]["load_end"] = sh("cat /proc/loadavg")

@@ -17,6 +17,9 @@ def collections_path():
     ns = os.path.join(root, "ansible_collections", "virt")
     os.makedirs(ns, exist_ok=True)
     link = os.path.join(ns, "sriov")
+    # a link left by a run from another checkout points elsewhere: measure this one
+    if os.path.islink(link) and os.readlink(link) != REPO:
+        os.remove(link)
     if not os.path.islink(link):
         os.symlink(REPO, link)
     return root

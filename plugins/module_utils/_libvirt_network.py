@@ -55,7 +55,6 @@ from ansible_collections.virt.sriov.plugins.module_utils._systemd import (
     plan_boot_order,
 )
 from ansible_collections.virt.sriov.plugins.module_utils._values import pf_label, validate_vlan
-from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import collect_vf_usage
 from ansible_collections.virt.sriov.plugins.module_utils._xml import pretty_xml
 
 # Numeric values of libvirt constants, usable without the bindings (unit tests, docs).
@@ -681,6 +680,9 @@ class _LazyUsage(object):
 
     def __call__(self):
         if self._usage is None:
+            # imported here: a run that no guard asks (a no-op) does not load the usage scan
+            from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import collect_vf_usage
+
             self._usage = collect_vf_usage(self._conn, self._host)
         return self._usage
 

@@ -29,7 +29,16 @@ import time
 from ansible_collections.virt.sriov.plugins.module_utils._diff import ChangeTracker
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.plugins.module_utils._host import find_binary
-from ansible_collections.virt.sriov.plugins.module_utils._sriov_facts import describe_pf
+# the count helpers live in a small module of their own (sriov_udev_rule and sriov_vf_settings
+# need them without this one); imported here under their old names
+from ansible_collections.virt.sriov.plugins.module_utils._numvfs_read import (  # noqa: F401 pylint: disable=unused-import
+    PROBE_TIMEOUT,
+    TIMED_OUT,
+    check_numvfs_answers,
+    parse_num_vfs,
+    read_bounded,
+    resolve_count,
+)
 from ansible_collections.virt.sriov.plugins.module_utils._sysfs import (
     CLASS_NET,
     PCI_DEVICES,
@@ -38,7 +47,6 @@ from ansible_collections.virt.sriov.plugins.module_utils._sysfs import (
     vf_addresses,
 )
 from ansible_collections.virt.sriov.plugins.module_utils._values import pf_label
-from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import collect_vf_usage
 
 DEFAULT_TIMEOUT = 60
 # Drivers that mean "this VF is handed to a guest (or about to be)".
@@ -65,20 +73,6 @@ WRITER_PROGRAM = (
     "    sys.stderr.write('%d %s' % (exc.errno or 0, exc.strerror or ''))\n"
     "    sys.exit(1)\n"
 )
-# Reads a file: while a write of sriov_numvfs is stuck, reading the attribute blocks too (the
-# kernel holds the device lock), so the first read of a run is tried from a child.
-READER_PROGRAM = (
-    "import sys\n"
-    "sys.stdout.write('R')\n"
-    "sys.stdout.flush()\n"
-    "try:\n"
-    "    with open(sys.argv[1]) as handle:\n"
-    "        sys.stdout.write(handle.read())\n"
-    "except (IOError, OSError) as exc:\n"
-    "    sys.stderr.write('%d %s' % (exc.errno or 0, exc.strerror or ''))\n"
-    "    sys.exit(1)\n"
-)
-PROBE_TIMEOUT = 10
 # How long a child may take to start (import nothing, print "R") on a loaded host.
 START_TIMEOUT = 120
 
@@ -163,36 +157,6 @@ def run_child(program, args, timeout, start_timeout=START_TIMEOUT):
     return WriteResult(err=code, message=message)
 
 
-def read_bounded(path, timeout):
-    """Read a file in a child process, waiting at most ``timeout`` seconds once it is ready.
-
-    Return its text, None when it cannot be read, or the sentinel TIMED_OUT."""
-    result = run_child(READER_PROGRAM, [path], timeout)
-    if result.timed_out:
-        return TIMED_OUT if result.started else None
-    return result.output if result.ok else None
-
-
-TIMED_OUT = object()
-
-
-def check_numvfs_answers(host, address, label, timeout=PROBE_TIMEOUT, reader=None):
-    """Fail (without changing anything) when reading the PF's sriov_numvfs blocks.
-
-    That happens while an earlier write is stuck in the kernel; every later read (also the one in
-    read_pf) would block forever, so it is tried from a child process first.
-    """
-    reader = reader or read_bounded
-    if reader(host.path(PCI_DEVICES, str(address), "sriov_numvfs"), timeout) is TIMED_OUT:
-        raise SriovError(
-            "Reading sriov_numvfs of PF %s did not answer within %d s: an earlier change of its VF "
-            "count is stuck in the kernel, most likely because a guest still holds one of its VFs "
-            "through vfio-pci (look for processes in state D and 'vfio-pci ... Relaying device "
-            "request' in dmesg). Nothing was changed. Shutting the guest down (or virsh destroy) "
-            "releases the VF; the pending write then completes." % (label, timeout),
-        )
-
-
 class SubprocessWriter(object):
     """Write a value to a sysfs file from a child process, waiting at most ``timeout`` seconds
     once the child is ready (see run_child)."""
@@ -202,42 +166,6 @@ class SubprocessWriter(object):
 
     def __call__(self, path, value, timeout):
         return run_child(WRITER_PROGRAM, [path, value], timeout, start_timeout=self.start_timeout)
-
-
-# --------------------------------------------------------------------------------- input values
-def parse_num_vfs(value, name="num_vfs"):
-    """Return an int >= 0 or the string ``max``; fail naming the value otherwise."""
-    valid = "expected a non-negative integer (for example 4) or 'max' (= sriov_totalvfs)"
-    if isinstance(value, bool) or value is None:
-        raise SriovError("Invalid %s %r: %s." % (name, value, valid))
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str):
-        text = value.strip()
-        if text.lower() == "max":
-            return "max"
-        if not text.lstrip("+-").isdigit() or not text.isascii():
-            raise SriovError("Invalid %s %r: %s." % (name, value, valid))
-        number = int(text)
-    else:
-        raise SriovError("Invalid %s %r: %s." % (name, value, valid))
-    if number < 0:
-        raise SriovError("Invalid %s %r: a VF count cannot be negative; %s." % (name, value, valid))
-    return number
-
-
-def resolve_count(value, facts, name="num_vfs"):
-    """Turn a parsed num_vfs (int or 'max') into an int checked against the PF's totalvfs."""
-    total = facts.get("totalvfs") or 0
-    if value == "max":
-        return total
-    if value > total:
-        raise SriovError(
-            "Invalid %s %d for PF %s: the device supports at most %d VFs (sriov_totalvfs); "
-            "use a value from 0 to %d or 'max'." % (name, value, pf_label(facts), total, total),
-            totalvfs=total,
-        )
-    return value
 
 
 # ------------------------------------------------------------------------------------ errno map
@@ -393,6 +321,7 @@ def gather_usage(host, uri):
     The libvirt layer is imported here, by the runs that scan, not when the module loads
     (sriov_udev_rule and sriov_vf_settings use this module's count helpers only)."""
     from ansible_collections.virt.sriov.plugins.module_utils import _libvirt
+    from ansible_collections.virt.sriov.plugins.module_utils._vf_usage import collect_vf_usage
 
     if not _libvirt.HAS_LIBVIRT:
         return None, ("python3-libvirt (libvirt-python) is not installed on the host, so VF users "
@@ -716,7 +645,11 @@ def apply_numvfs(host, plan, writer=None, timeout=DEFAULT_TIMEOUT, clock=time.mo
 
 
 def describe(host, address, usage=None, warnings=None):
-    """The PF in the shared return shape (docs/docsite/rst/architecture.rst, _sriov_facts.describe_pf)."""
+    """The PF in the shared return shape (docs/docsite/rst/architecture.rst, _sriov_facts.describe_pf).
+    Imported here: sriov_udev_rule and sriov_vf_settings load this module for its count helpers
+    and never describe a PF, so they do not load the facts and libvirt usage layers."""
+    from ansible_collections.virt.sriov.plugins.module_utils._sriov_facts import describe_pf
+
     return describe_pf(host, address, usage=usage, warnings=warnings)
 
 

@@ -33,7 +33,7 @@ import tempfile
 from ansible_collections.virt.sriov.plugins.module_utils._diff import ChangeTracker
 from ansible_collections.virt.sriov.plugins.module_utils._errors import SriovError
 from ansible_collections.virt.sriov.plugins.module_utils._host import BIN_DIRS, find_binary
-from ansible_collections.virt.sriov.plugins.module_utils._numvfs import (
+from ansible_collections.virt.sriov.plugins.module_utils._numvfs_read import (
     check_numvfs_answers,
     parse_num_vfs,
     resolve_count,

@@ -345,7 +345,6 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.virt.sriov.plugins.module_utils._host import Host
 from ansible_collections.virt.sriov.plugins.module_utils._libvirt_args import LIBVIRT_COMMON_ARGSPEC
 from ansible_collections.virt.sriov.plugins.module_utils._module import run_module
-from ansible_collections.virt.sriov.plugins.module_utils._numvfs import SubprocessWriter
 from ansible_collections.virt.sriov.plugins.module_utils._vf_settings import manage_vf_settings
 from ansible_collections.virt.sriov.plugins.module_utils._vf_settings_spec import vfs_spec
 
@@ -374,8 +373,8 @@ def main():
     )
     run_module(
         module,
-        lambda m: manage_vf_settings(Host(run_command=m.run_command), m.params, check_mode=m.check_mode,
-                                     writer=SubprocessWriter()),
+        # no writer: manage_vf_settings makes the bounded sysfs writer only when a VF changes driver
+        lambda m: manage_vf_settings(Host(run_command=m.run_command), m.params, check_mode=m.check_mode),
         lock_name="sriov_vf_settings",
     )
 

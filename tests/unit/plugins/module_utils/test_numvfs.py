@@ -470,7 +470,7 @@ def test_incomplete_scan_does_not_block_creating_vfs(fake):
 def test_read_bounded(tmp_path):
     target = tmp_path / "sriov_numvfs"
     target.write_text("4\n")
-    assert _numvfs.read_bounded(str(target), 10) == "4\n"
+    assert _numvfs.read_bounded(str(target), 10) == "4"
     assert _numvfs.read_bounded(str(tmp_path / "missing"), 10) is None
     fifo = str(tmp_path / "fifo")
     os.mkfifo(fifo)  # opening a FIFO for reading blocks until a writer comes

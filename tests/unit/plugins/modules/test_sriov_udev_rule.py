@@ -141,9 +141,9 @@ def test_vf_as_pf(env):
 
 
 def test_stuck_numvfs_fails_without_change(env, monkeypatch):
-    from ansible_collections.virt.sriov.plugins.module_utils import _numvfs
+    from ansible_collections.virt.sriov.plugins.module_utils import _numvfs_read
 
-    monkeypatch.setattr(_numvfs, "read_bounded", lambda path, timeout: _numvfs.TIMED_OUT)
+    monkeypatch.setattr(_numvfs_read, "read_bounded", lambda path, timeout: _numvfs_read.TIMED_OUT)
     result = env({"pf": "enp1s0", "num_vfs": 4})
     assert result["failed"] and "did not answer" in result["msg"]
     assert not os.path.exists(env.fake.p(RULE1)) and reloads(env) == 0

@@ -48,7 +48,9 @@ def env(fake, run_module, monkeypatch):
 
     monkeypatch.setattr("ansible_collections.virt.sriov.plugins.module_utils._vf_settings.load_usage", load_usage)
     state["writer"] = fake.driver_writer()
-    monkeypatch.setattr(sriov_vf_settings, "SubprocessWriter", lambda: state["writer"])
+    # the module makes its writer only when a VF changes driver (_vf_settings imports it then)
+    monkeypatch.setattr("ansible_collections.virt.sriov.plugins.module_utils._numvfs.SubprocessWriter",
+                        lambda: state["writer"])
 
     def run(args, **kwargs):
         kwargs.setdefault("commands", fake.ip_set_commands(refuse=state["refuse"]))
