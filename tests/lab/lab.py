@@ -69,7 +69,7 @@ chroot "$R" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 """
 # Files of the nested guestOS (tests/lab/files), installed into the base disk (part of its hash,
 # so a change costs a base rebuild, not a rootfs one).
-GUEST_OS_FILES = ["guestOS.xml", "guest-init.sh", "build-guest-initrd.sh"]
+GUEST_OS_FILES = ["guestOS.xml", "guest-init.sh", "build-guest-initrd.sh", "extract-vmlinux.py"]
 MGMT_MAC = "52:54:00:12:34:56"
 DISK_SIZE = "8G"
 PART_START = 2048  # sectors of 512 bytes
@@ -522,7 +522,8 @@ def _build_base(cmdline, out, libvirt=LIBVIRT_DEFAULT):
 
 
 def install_guest_os(root):
-    """guestOS: its domain XML and its initramfs, built in the image from the image's own files."""
+    """guestOS: its domain XML, its kernel (vmlinux) and initramfs, built in the image from the
+    image's own files."""
     write_files(root, {
         "etc/libvirt/qemu/guestOS.xml": lab_file("guestOS.xml"),
         "usr/local/share/virt-sriov-lab/guestOS.xml": lab_file("guestOS.xml"),
@@ -530,9 +531,10 @@ def install_guest_os(root):
     os.chmod(os.path.join(root, "etc/libvirt/qemu/guestOS.xml"), 0o600)
     work = tempfile.mkdtemp(prefix="guest-", dir=cache_dir())
     try:
-        write_files(work, {n: lab_file(n) for n in ("build-guest-initrd.sh", "guest-init.sh")})
-        run(["sh", os.path.join(work, "build-guest-initrd.sh"), root,
-             os.path.join(work, "guest-init.sh")], capture_output=True)
+        names = ("build-guest-initrd.sh", "guest-init.sh", "extract-vmlinux.py")
+        write_files(work, {n: lab_file(n) for n in names})
+        script, init, extract = (os.path.join(work, n) for n in names)
+        run(["sh", script, root, init, extract], capture_output=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

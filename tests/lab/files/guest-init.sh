@@ -10,6 +10,9 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+# Kernel messages reach the console through the report loop below (`guest: kmsg`), not directly:
+# a direct write could split a report line.
+dmesg -n 1
 for m in evdev button igbvf; do
   insmod "/lib/modules/$m.ko" || echo "guest: insmod $m failed"
 done
@@ -38,12 +41,19 @@ report() {
   } > /dev/console
 }
 
-# ACPI power button (KEY_POWER, code 116) on any input device -> power off.
-# struct input_event on x86_64: 16 bytes time, u16 type, u16 code, s32 value.
+# ACPI power button (`virsh shutdown`) -> power off. One reader per input device, holding it open
+# (fd 3) and reading one struct input_event at a time with dd: on x86_64 16 bytes of time, u16
+# type, u16 code, s32 value; EV_KEY (1) KEY_POWER (116) value 1 is the press. (An od reading the
+# device straight into a pipe never passed the press on, most likely because its output into a
+# pipe is block-buffered; dd hands over each event as it comes.)
 for ev in /dev/input/event*; do
   [ -e "$ev" ] || continue
-  (od -An -v -tx1 -w24 "$ev" | while read -r _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ t0 t1 c0 c1 v0 _; do
-     if [ "$t0$t1" = "0100" ] && [ "$c0$c1" = "7400" ] && [ "$v0" = "01" ]; then
+  say "power button listener on ${ev##*/} ($(cat "/sys/class/input/${ev##*/}/device/name" 2>/dev/null))"
+  (exec 3< "$ev"
+   while :; do
+     e=$(dd bs=24 count=1 <&3 2>/dev/null | od -An -v -tx1 | tr -d ' \n')
+     [ -n "$e" ] || exit 0
+     if [ "$(echo "$e" | cut -c33-42)" = "0100740001" ]; then
        say "power button: powering off"; sync; poweroff -f
      fi
    done) &
