@@ -131,6 +131,9 @@ def wait_report(lab, accept, timeout, what):
         found = reports(text)
         if found and accept(found[-1]):
             return found[-1], text
+        if "Kernel panic" in text or lab.ssh(f"{VIRSH} domstate {GUEST}", check=True).stdout.strip() != "running":
+            raise AssertionError(f"guestOS is down (panicked or powered off) while waiting for a report "
+                                 f"with {what}:\n{text[-4000:]}")
         time.sleep(5)
     raise AssertionError(f"guestOS console: no report with {what} within {timeout} s:\n{text[-4000:]}")
 
@@ -175,9 +178,11 @@ def test_guest_os_sees_its_vf(os_lab):
     res = lab.run_playbook(PLAY_ATTACH)
     attach = res.task("attach")
     assert attach.changed and attach.result["interface"]["scope"] == "live", attach.result
-    role = [x for x in res.tasks if x.task.endswith("Attach or detach the VF interfaces of each guest")][0]
-    pool_mac = role.result["results"][0]["mac"]
-    assert role.changed and role.result["results"][0]["actions"].get("live") == "attach", role.result
+    role = [x for x in res.tasks if x.task.endswith("Attach or detach the VF interfaces of the guests")]
+    assert len(role) == 1, [x.task for x in res.tasks]
+    pool_if = role[0].result["interfaces"][0]
+    pool_mac = pool_if["mac"]
+    assert role[0].changed and pool_if["actions"].get("live") == "attach", role[0].result
     vf_line = [x for x in res.task("host view").result["stdout"].splitlines() if x.strip().startswith("vf 1 ")]
     assert vf_line and MAC in vf_line[0] and "vlan 42" in vf_line[0], res.task("host view").result["stdout"]
 
