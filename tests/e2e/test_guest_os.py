@@ -41,7 +41,7 @@ GUEST = "guestOS"
 CONSOLE = "/var/log/libvirt/qemu/guestOS-console.log"
 VF_ID = "8086:10ca"
 BOOT_TIMEOUT = 900  # measured 2-4 min on a quiet machine; TCG in TCG slows with load
-SHUTDOWN_TIMEOUT = 180  # measured 5-8 s on a quiet machine
+SHUTDOWN_TIMEOUT = 180  # measured 5-13 s
 
 CLEANUP = f"""
 {VIRSH} destroy {GUEST} >/dev/null 2>&1
