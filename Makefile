@@ -127,11 +127,11 @@ e2e-libvirt11: venv ## pool network + guest interface lab tests on libvirt 11.3 
 	$(LAB) build --libvirt 11
 	VIRT_SRIOV_LAB_LIBVIRT=11 VIRT_SRIOV_LAB_STOP=1 $(VENV)/bin/pytest -m lab $(E2E_LIBVIRT11) -v --durations=5
 
-e2e-guest-os: venv ## opt-in: the nested guestOS sees its VF and powers off on virsh shutdown (TCG-in-TCG boot: 2-5 min; instance lab)
+e2e-guest-os: venv ## only the nested guestOS test (also in e2e; VIRT_SRIOV_LAB_GUEST_OS=0 opts out): sees its VF, powers off (~4-5 min; instance lab)
 	$(call header,e2e-guest-os: pytest -m lab tests/e2e/test_guest_os.py)
 	$(LAB) deps
 	$(LAB) build
-	VIRT_SRIOV_LAB_GUEST_OS=1 $(VENV)/bin/pytest -m lab tests/e2e/test_guest_os.py -v -s
+	$(VENV)/bin/pytest -m lab tests/e2e/test_guest_os.py -v -s
 
 molecule: venv ## molecule test of the passthrough scenario on the lab (instance "molecule")
 	$(call header,molecule: molecule test -s passthrough)
