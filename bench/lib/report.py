@@ -359,8 +359,8 @@ def render(d):
             some = list(fl["forks"].values())[0]
             tasks = (some["role_ok"][0] / float(fl["hosts"])) if some.get("role_ok") and some["role_ok"][0] else None
             why.append("**Fleet.** The role makes %s remote execution(s) per host, like `ping` (%s), but runs %s "
-                       "tasks per host where `ping` runs 1 (the role's argument validation, the module, the fact of "
-                       "the planned VFs, the summary; the settings task is skipped): each task of each host is a "
+                       "tasks per host where `ping` runs 1 (the role's argument validation on the controller, the "
+                       "module, the fact of the planned VFs and the summary): each task of each host is a "
                        "controller round through a fork worker, which the controller's CPU pays for every host. The "
                        "module also loads and does more than `ping` (sysfs of both PFs, the `ip` call per PF, the "
                        "libvirt scan for VF users against `test:///default`, the rule files), on the same %s cores "
