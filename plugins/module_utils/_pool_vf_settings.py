@@ -41,7 +41,9 @@ from ansible_collections.virt.sriov.plugins.module_utils._vf_settings import (
     APPLY_ORDER,
     POOL_FILE_PREFIX,
     apply_changes,
+    changes_by_vf,
     current_values,
+    final_values,
     normalize_settings,
     plan_changes,
     pool_rule_settings,
@@ -257,14 +259,7 @@ def report_pool_settings(plan, check_mode):
     """The ``vf_settings`` part of a network's result, and its diff entries {key: (before, after)}."""
     if plan is None:
         return None, {}
-    final = plan.get("after_read") if not check_mode and plan.get("after_read") is not None else None
-    if final is None:
-        final = dict(plan["current"])
-        if check_mode:
-            for change in plan["changes"]:
-                merged = current_values(final.get(change["vf"]))
-                merged.update(change["after"])
-                final[change["vf"]] = dict(merged, vlan_protocol=merged.get("vlan_proto"))
+    final = final_values(plan, check_mode)
     vfs = []
     for index in sorted(plan["desired"]):
         values = current_values(final.get(index))
@@ -272,12 +267,7 @@ def report_pool_settings(plan, check_mode):
                  if plan["vf_addresses"].get(index) is not None else None}
         entry.update((name, values.get(name)) for name in POOL_SETTINGS)
         vfs.append(entry)
-    diff = {}
-    for change in plan["changes"]:
-        key = "%s vf %d" % (plan["netdev"], change["vf"])
-        before, after = diff.setdefault(key, ({}, {}))
-        before.update(change["before"])
-        after.update(change["after"])
+    diff = dict((key, (before, after)) for key, before, after in changes_by_vf(plan))
     report = {
         "pf": plan["netdev"],
         "changed": bool(plan["changes"]) or plan["rule_changed"],

@@ -901,27 +901,23 @@ def apply_plans(host, plans, ip_path, writer=None, reader=read_vf_settings):
     return bool(rules_changed)
 
 
-def report_plans(host, plans, check_mode, tracker=None):
-    """(per-PF results, diff) of the plans after apply (in check mode, as predicted)."""
-    own_tracker = tracker is None
-    tracker = tracker or ChangeTracker()
-    result_pfs = []
-    for plan in plans:
-        before_vfs, after_vfs = {}, {}
-        for change in plan["changes"] + plan["driver_changes"]:
-            key = "%s vf %d" % (plan["netdev"], change["vf"])
-            before_vfs.setdefault(key, {}).update(change["before"])
-            after_vfs.setdefault(key, {}).update(change["after"])
-        for key in sorted(before_vfs):
-            tracker.add(key, before_vfs[key], after_vfs[key])
-        if plan["rule_changed"]:
-            tracker.add_file(plan["rule_path"], plan["rule_before"], plan["rule_after"])
-        result_pfs.append(report_plan(host, plan, check_mode))
-    return result_pfs, (tracker.diff() if own_tracker else None)
+def changes_by_vf(plan):
+    """The plan's setting and driver changes merged per VF: [(``'<PF> vf N'``, before, after)],
+    in the order of each VF's first change (the --diff items of a plan)."""
+    grouped, order = {}, []
+    for change in plan["changes"] + plan.get("driver_changes", []):
+        key = "%s vf %d" % (plan["netdev"], change["vf"])
+        if key not in grouped:
+            order.append(key)
+            grouped[key] = ({}, {})
+        grouped[key][0].update(change["before"])
+        grouped[key][1].update(change["after"])
+    return [(key,) + grouped[key] for key in order]
 
 
-def report_plan(host, plan, check_mode):
-    """The result of one PF, in the shape sriov_vf_settings returns per PF."""
+def final_values(plan, check_mode):
+    """Each VF's settings after the run: read back after apply, or in check mode the current
+    values with the planned changes merged in (index -> the reader's dict)."""
     final = plan.get("after_read") if not check_mode and plan.get("after_read") is not None else None
     if final is None:
         final = dict(plan["current"])
@@ -930,6 +926,26 @@ def report_plan(host, plan, check_mode):
                 merged = current_values(final.get(change["vf"]))
                 merged.update(change["after"])
                 final[change["vf"]] = dict(merged, vlan_protocol=merged.get("vlan_proto"))
+    return final
+
+
+def report_plans(host, plans, check_mode, tracker=None):
+    """(per-PF results, diff) of the plans after apply (in check mode, as predicted)."""
+    own_tracker = tracker is None
+    tracker = tracker or ChangeTracker()
+    result_pfs = []
+    for plan in plans:
+        for key, before, after in sorted(changes_by_vf(plan), key=lambda item: item[0]):
+            tracker.add(key, before, after)
+        if plan["rule_changed"]:
+            tracker.add_file(plan["rule_path"], plan["rule_before"], plan["rule_after"])
+        result_pfs.append(report_plan(host, plan, check_mode))
+    return result_pfs, (tracker.diff() if own_tracker else None)
+
+
+def report_plan(host, plan, check_mode):
+    """The result of one PF, in the shape sriov_vf_settings returns per PF."""
+    final = final_values(plan, check_mode)
     drivers = {}
     for index in plan["desired"]:
         address = plan["vf_addresses"].get(index)
@@ -957,9 +973,11 @@ __all__ = [
     "FILE_PREFIX",
     "apply_changes",
     "apply_plans",
+    "changes_by_vf",
     "check_guard",
     "check_pool_rule_overlap",
     "desired_per_vf",
+    "final_values",
     "find_other_owners",
     "guard_plans",
     "load_usage",

@@ -58,6 +58,7 @@ from ansible_collections.virt.sriov.plugins.module_utils._udev import (
 from ansible_collections.virt.sriov.plugins.module_utils._vf_drivers import check_changes as check_driver_changes
 from ansible_collections.virt.sriov.plugins.module_utils._vf_settings import (
     apply_plans,
+    changes_by_vf,
     check_guard,
     plan_pf_for_count,
     report_plan,
@@ -425,15 +426,8 @@ def _settings_diff(settings):
     """One item per VF whose settings change (``<PF> vf <N>``), then the settings rule file."""
     if settings is None:
         return []
-    before_vfs, after_vfs, order = {}, {}, []
-    for change in settings["changes"] + settings["driver_changes"]:
-        key = "%s vf %d" % (settings["netdev"], change["vf"])
-        if key not in before_vfs:
-            order.append(key)
-        before_vfs.setdefault(key, {}).update(change["before"])
-        after_vfs.setdefault(key, {}).update(change["after"])
-    diff = [{"before_header": key, "after_header": key, "before": before_vfs[key], "after": after_vfs[key]}
-            for key in order]
+    diff = [{"before_header": key, "after_header": key, "before": before, "after": after}
+            for key, before, after in changes_by_vf(settings)]
     if settings["rule_changed"]:
         diff.append(_file_diff(settings["rule_path"], settings["rule_before"], settings["rule_after"]))
     return diff
